@@ -1,0 +1,62 @@
+/*
+ * config.h: the configuration file (YAML), shared by `serve` and the CLI.
+ *
+ *   db: /var/lib/riposte/riposte.db
+ *   listen: 127.0.0.1:8080
+ *   log_level: info
+ *   correlation:
+ *     window: 24h
+ *   sources:
+ *     crowdstrike:
+ *       fingerprint: [rule, host.name, file.sha256]
+ *
+ * Every key is optional; unknown keys are errors (a typo must not silently fall
+ * back to a default). Errors read `file:line:col: what is wrong`. Command-line
+ * flags and RIPOSTE_* environment variables override the file. Loaded once at
+ * start-up by the main thread; read-only afterwards, so any thread may read it.
+ */
+#ifndef RP_CORE_CONFIG_H
+#define RP_CORE_CONFIG_H
+
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A per-source override of the fingerprint: the normalized-alert fields (dotted
+ * paths such as "host.name") whose values make the dedup key. */
+struct config_source {
+    char *name;
+    size_t nfields;
+    char *fields[RP_FINGERPRINT_FIELDS_MAX];
+};
+
+struct config {
+    char *db_path;               /* NULL: RIPOSTE_DB or "riposte.db" */
+    char *listen;                /* NULL: "127.0.0.1:8080" */
+    enum log_level log_level;    /* default LOG_INFO */
+    int64_t correlate_window_ms; /* default RP_CORRELATE_WINDOW_DEFAULT_MS */
+    size_t nsources;
+    struct config_source *sources;
+};
+
+/* Fills c with the defaults. */
+void config_init(struct config *c);
+
+/* Frees what c owns; c can be initialised again. Accepts NULL. */
+void config_fini(struct config *c);
+
+/* Reads the YAML file at path into c (which config_init prepared). On error c
+ * keeps what it had and err reads "path:line:col: problem". */
+rp_status config_load(struct config *c, const char *path, struct rp_error *err) RP_MUST_CHECK;
+
+/* Same, from a buffer; name is used in messages. */
+rp_status config_load_buffer(struct config *c, const char *name, const char *data, size_t len,
+                             struct rp_error *err) RP_MUST_CHECK;
+
+/* The override for source, or NULL when the default fingerprint applies. */
+const struct config_source *config_source_find(const struct config *c, const char *source);
+
+#endif

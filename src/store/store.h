@@ -1,0 +1,178 @@
+/*
+ * store.h: the store interface. Everything Riposte keeps goes through here; the
+ * backend behind it is SQLite (store/sqlite.c, the embedded default) and, later,
+ * PostgreSQL (store/postgres.c) for many nodes.
+ *
+ * Writes are grouped: a writer calls store_begin(), puts many records, and
+ * store_commit() makes them durable together (one fsync for the group). Nothing
+ * written is visible to other handles, or acknowledged to anyone, before the
+ * commit returns RP_OK.
+ *
+ * Threads: a struct store is one connection and belongs to one thread at a time.
+ * The daemon gives its writer one handle and each API thread its own read handle;
+ * SQLite's WAL lets them work side by side, and lets a CLI process write while
+ * the daemon runs (each waits up to RP_STORE_BUSY_TIMEOUT_MS for the write lock).
+ *
+ * Strings passed in are copied by the backend (or bound for the length of the
+ * call); json_t results are new references that the caller owns.
+ */
+#ifndef RP_STORE_STORE_H
+#define RP_STORE_STORE_H
+
+#include "core/limits.h"
+#include "core/status.h"
+#include "core/ulid.h"
+#include "model/case.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* Where the database is: the --db flag, else $RIPOSTE_DB, else "riposte.db". */
+const char *store_default_path(const char *flag);
+
+/* Opens (creating if needed) the database at path and brings its schema to the
+ * current version, each migration in its own transaction. err says what failed
+ * (cannot open, not a Riposte database, newer schema than this binary knows). */
+rp_status store_open(const char *path, struct store **out, struct rp_error *err) RP_MUST_CHECK;
+
+/* Closes the connection. Accepts NULL. A batch still open is rolled back. */
+void store_close(struct store *s);
+
+/* The schema version this binary migrates to, and the one found in the file. */
+int store_schema_version_latest(void);
+rp_status store_schema_version(struct store *s, int *out) RP_MUST_CHECK;
+
+/* --- write batches ---------------------------------------------------------- */
+
+rp_status store_begin(struct store *s) RP_MUST_CHECK;
+rp_status store_commit(struct store *s) RP_MUST_CHECK;
+void store_rollback(struct store *s);
+
+/* --- alerts ------------------------------------------------------------------- */
+
+struct store_alert {
+    const char *id; /* ULID */
+    const char *case_id;
+    const char *fingerprint;
+    const char *source;
+    const char *kind;
+    int severity;
+    int64_t event_ms;
+    int64_t received_ms;
+    const char *raw; /* the bytes as received */
+    size_t raw_len;
+    const char *json; /* the normalized alert, serialised */
+    size_t json_len;
+    json_t *observables; /* array of {type, value, role}: one row each */
+};
+
+/* Stores one alert, its observables and its link to its case. Inside a batch. */
+rp_status store_alert_put(struct store *s, const struct store_alert *a) RP_MUST_CHECK;
+
+/* True in *found if an alert with this id is stored. */
+rp_status store_alert_exists(struct store *s, const char *id, bool *found) RP_MUST_CHECK;
+
+/* --- cases -------------------------------------------------------------------- */
+
+/* One row of the cases table. Times are epoch ms; 0 means "not yet". */
+struct case_row {
+    char id[ULID_LEN + 1];
+    char fingerprint[RP_FINGERPRINT_MAX + 1];
+    char title[RP_CASE_TITLE_MAX + 1];
+    char kind[16];
+    char source[RP_NAME_MAX_BYTES + 1];
+    char assignee[RP_NAME_MAX_BYTES + 1]; /* "" when unassigned */
+    enum case_status status;
+    int severity;
+    int64_t alert_count;
+    int64_t detected_ms;  /* earliest event time of its alerts */
+    int64_t created_ms;   /* when Riposte opened it */
+    int64_t updated_ms;   /* last change of any kind */
+    int64_t first_seen_ms;
+    int64_t last_seen_ms; /* received time of the newest alert: the window slides */
+    int64_t acknowledged_ms;
+    int64_t contained_ms;
+    int64_t resolved_ms;
+    int64_t closed_ms;
+};
+
+/* The open case (status new, triage or contained) of this fingerprint whose last
+ * alert arrived at or after since_ms; *found false when there is none. When
+ * several match, the most recent. */
+rp_status store_case_find_open(struct store *s, const char *fingerprint, int64_t since_ms,
+                               struct case_row *out, bool *found) RP_MUST_CHECK;
+
+/* Loads a case by id or by a unique id prefix (at least 6 characters):
+ * RP_E_NOTFOUND, RP_E_AMBIGUOUS. */
+rp_status store_case_get(struct store *s, const char *id_or_prefix, struct case_row *out)
+    RP_MUST_CHECK;
+
+rp_status store_case_insert(struct store *s, const struct case_row *c) RP_MUST_CHECK;
+
+/* Writes every mutable column of c (matched by id). */
+rp_status store_case_save(struct store *s, const struct case_row *c) RP_MUST_CHECK;
+
+/* --- timeline ------------------------------------------------------------------- */
+
+/* Appends an entry: what happened (event: "created", "alert_added", "severity",
+ * "status", "assignee", "note", ...), when, who (actor: "correlate", a user
+ * name, "api:<token name>"), and detail (a JSON object, may be NULL). */
+rp_status store_timeline_add(struct store *s, const char *case_id, int64_t ts_ms,
+                             const char *actor, const char *event, json_t *detail) RP_MUST_CHECK;
+
+/* --- reading for people ----------------------------------------------------------- */
+
+/* Cases as JSON summaries, newest first. status < 0: every status. At most limit
+ * (<= RP_CASE_LIST_MAX). */
+rp_status store_case_list_json(struct store *s, int status, size_t limit, json_t **out)
+    RP_MUST_CHECK;
+
+/* One case as JSON with its alerts (normalized, newest RP_CASE_ALERTS_SHOW_MAX)
+ * and its timeline (oldest first, newest RP_TIMELINE_SHOW_MAX); the counts are
+ * exact. NOTFOUND / AMBIGUOUS as store_case_get. */
+rp_status store_case_show_json(struct store *s, const char *id_or_prefix, json_t **out)
+    RP_MUST_CHECK;
+
+/* The JSON summary of a case row, as the list and show calls give it. */
+json_t *store_case_row_json(const struct case_row *c);
+
+/* --- dead letters -------------------------------------------------------------------- */
+
+/* Keeps a rejected input record: where it came from ("cli", "http"), where in
+ * it (file and record/line, or request), why, and its bytes (truncated to
+ * RP_DEADLETTER_RAW_MAX). May be called inside or outside a batch. */
+rp_status store_deadletter_add(struct store *s, int64_t ts_ms, const char *channel,
+                               const char *location, const char *reason, const char *raw,
+                               size_t raw_len) RP_MUST_CHECK;
+
+/* Number of dead letters stored. */
+rp_status store_deadletter_count(struct store *s, int64_t *out) RP_MUST_CHECK;
+
+/* --- API tokens ---------------------------------------------------------------------- */
+
+/* Stores a token by name with the hex SHA-256 of its secret and a role.
+ * RP_E_EXISTS when the name is taken. */
+rp_status store_token_put(struct store *s, const char *name, const char *hash_hex,
+                          const char *role, int64_t created_ms) RP_MUST_CHECK;
+
+/* Finds a token by the hash of its secret; NOTFOUND when there is none. name and
+ * role are copied into the caller's buffers (RP_NAME_MAX_BYTES + 1 and 32). */
+rp_status store_token_find(struct store *s, const char *hash_hex, char *name, char *role)
+    RP_MUST_CHECK;
+
+rp_status store_token_count(struct store *s, int64_t *out) RP_MUST_CHECK;
+
+/* Tokens as JSON [{name, role, created}] (never their hashes). */
+rp_status store_token_list_json(struct store *s, json_t **out) RP_MUST_CHECK;
+
+/* Removes a token by name; NOTFOUND when there is none. */
+rp_status store_token_revoke(struct store *s, const char *name) RP_MUST_CHECK;
+
+/* The backend's last error text (for logs), never NULL. */
+const char *store_errmsg(struct store *s);
+
+#endif
