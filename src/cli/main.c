@@ -1,1 +1,68 @@
-int main(void){return 0;}
+/*
+ * main.c: the riposte binary's entry point: global flags and the dispatch to
+ * one subcommand. Main thread.
+ */
+#include "cli/cli.h"
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("riposte: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+bool cli_config_load(struct config *c, const char *path)
+{
+    config_init(c);
+    if (path == NULL || path[0] == '\0')
+        path = getenv("RIPOSTE_CONFIG");
+    if (path == NULL || path[0] == '\0')
+        return true;
+    struct rp_error err;
+    if (config_load(c, path, &err) != RP_OK) {
+        cli_errorf("%s", err.msg);
+        return false;
+    }
+    log_set_level(c->log_level);
+    return true;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+} COMMANDS[] = {
+    {"ingest", cli_ingest}, {"case", cli_case}, {"serve", cli_serve},
+    {"token", cli_token},   {"help", cli_help},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_help_print(stderr, NULL);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("riposte %s\n", RIPOSTE_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        cli_help_print(stdout, NULL);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++) {
+        if (strcmp(cmd, COMMANDS[i].name) == 0)
+            return COMMANDS[i].fn(argc - 1, argv + 1);
+    }
+    cli_errorf("unknown command '%s' (see: riposte help)", cmd);
+    return CLI_EXIT_USAGE;
+}

@@ -106,3 +106,18 @@ char *buf_steal(struct buf *b)
     b->cap = 0;
     return p;
 }
+
+bool rp_fmt(char *out, size_t cap, const char *fmt, ...)
+{
+    if (cap == 0)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        out[0] = '\0';
+        return false;
+    }
+    return (size_t)n < cap;
+}

@@ -48,4 +48,9 @@ void buf_consume(struct buf *b, size_t n);
  * return NULL when nothing was ever appended. */
 char *buf_steal(struct buf *b);
 
+/* Formats into a fixed array: always NUL-terminated; returns false when the
+ * text was cut to fit (callers decide whether a cut matters). */
+#include <stdbool.h>
+bool rp_fmt(char *out, size_t cap, const char *fmt, ...) RP_PRINTF(3, 4);
+
 #endif

@@ -1,1 +1,272 @@
-/* placeholder: being written */
+/*
+ * config.c: the YAML configuration file, read with libyaml's document loader so
+ * that every error can point at file:line:col. Only the keys documented in
+ * config.h are accepted. Main thread, at start-up.
+ */
+#include "core/config.h"
+
+#include "core/time.h"
+#include "model/alert.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->log_level = LOG_INFO;
+    c->correlate_window_ms = RP_CORRELATE_WINDOW_DEFAULT_MS;
+}
+
+static void sources_free(struct config_source *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(s[i].name);
+        for (size_t k = 0; k < s[i].nfields; k++)
+            free(s[i].fields[k]);
+    }
+    free(s);
+}
+
+void config_fini(struct config *c)
+{
+    if (c == NULL)
+        return;
+    free(c->db_path);
+    free(c->listen);
+    sources_free(c->sources, c->nsources);
+    config_init(c);
+}
+
+const struct config_source *config_source_find(const struct config *c, const char *source)
+{
+    for (size_t i = 0; c != NULL && i < c->nsources; i++)
+        if (strcmp(c->sources[i].name, source) == 0)
+            return &c->sources[i];
+    return NULL;
+}
+
+struct loader {
+    const char *name;
+    yaml_document_t *doc;
+    struct rp_error *err;
+};
+
+static rp_status at(struct loader *l, yaml_node_t *n, const char *fmt, ...) RP_PRINTF(3, 4);
+
+static rp_status at(struct loader *l, yaml_node_t *n, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return rp_error_set(l->err, RP_E_INVALID, "%s:%zu:%zu: %s", l->name, n->start_mark.line + 1,
+                        n->start_mark.column + 1, what);
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static rp_status want_string(struct loader *l, yaml_node_t *n, const char *key, char **out)
+{
+    const char *s = scalar(n);
+    if (s == NULL || s[0] == '\0')
+        return at(l, n, "%s: expected a non-empty string", key);
+    if (strlen(s) > RP_NAME_MAX_BYTES)
+        return at(l, n, "%s: too long", key);
+    char *d = strdup(s);
+    if (d == NULL)
+        return RP_E_NOMEM;
+    free(*out);
+    *out = d;
+    return RP_OK;
+}
+
+static rp_status load_correlation(struct loader *l, yaml_node_t *n, struct config *c)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return at(l, n, "correlation: expected a mapping");
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        if (key != NULL && strcmp(key, "window") == 0) {
+            struct rp_error e;
+            int64_t ms;
+            if (scalar(v) == NULL || time_parse_duration(scalar(v), &ms, &e) != RP_OK)
+                return at(l, v, "correlation.window: a duration such as 24h, 30m, 7d");
+            if (ms <= 0)
+                return at(l, v, "correlation.window: must be longer than zero");
+            c->correlate_window_ms = ms;
+        } else {
+            return at(l, k, "unknown key correlation.%s (known: window)", key ? key : "?");
+        }
+    }
+    return RP_OK;
+}
+
+static rp_status load_source(struct loader *l, const char *name, yaml_node_t *n,
+                             struct config_source *src)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return at(l, n, "sources.%s: expected a mapping", name);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        if (key == NULL || strcmp(key, "fingerprint") != 0)
+            return at(l, k, "unknown key under sources.%s (known: fingerprint)", name);
+        if (v->type != YAML_SEQUENCE_NODE)
+            return at(l, v, "sources.%s.fingerprint: expected a list of field names", name);
+        for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+             it++) {
+            yaml_node_t *f = yaml_document_get_node(l->doc, *it);
+            const char *field = scalar(f);
+            if (field == NULL || !alert_field_known(field))
+                return at(l, f,
+                          "'%s' is not a field of the normalized alert (e.g. rule, host.name, "
+                          "user.name, src.ip, file.sha256)",
+                          field ? field : "?");
+            if (src->nfields >= RP_FINGERPRINT_FIELDS_MAX)
+                return at(l, f, "more than %d fingerprint fields", RP_FINGERPRINT_FIELDS_MAX);
+            if ((src->fields[src->nfields] = strdup(field)) == NULL)
+                return RP_E_NOMEM;
+            src->nfields++;
+        }
+        if (src->nfields == 0)
+            return at(l, v, "sources.%s.fingerprint: empty list", name);
+    }
+    return RP_OK;
+}
+
+static rp_status load_sources(struct loader *l, yaml_node_t *n, struct config *c)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return at(l, n, "sources: expected a mapping of source names");
+    size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    struct config_source *s = calloc(count ? count : 1, sizeof(*s));
+    if (s == NULL)
+        return RP_E_NOMEM;
+    size_t ns = 0;
+    rp_status st = RP_OK;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+         st == RP_OK && p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        const char *name = scalar(k);
+        if (name == NULL || name[0] == '\0') {
+            st = at(l, k, "sources: a source name must be a string");
+            break;
+        }
+        for (size_t i = 0; i < ns; i++)
+            if (strcmp(s[i].name, name) == 0)
+                st = at(l, k, "sources.%s given twice", name);
+        if (st != RP_OK)
+            break;
+        if ((s[ns].name = strdup(name)) == NULL) {
+            st = RP_E_NOMEM;
+            break;
+        }
+        ns++;
+        st = load_source(l, name, yaml_document_get_node(l->doc, p->value), &s[ns - 1]);
+    }
+    if (st != RP_OK) {
+        sources_free(s, ns);
+        return st;
+    }
+    sources_free(c->sources, c->nsources);
+    c->sources = s;
+    c->nsources = ns;
+    return RP_OK;
+}
+
+rp_status config_load_buffer(struct config *c, const char *name, const char *data, size_t len,
+                             struct rp_error *err)
+{
+    if (len > RP_CONFIG_MAX_BYTES)
+        return rp_error_set(err, RP_E_INVALID, "%s: larger than %u bytes", name,
+                            RP_CONFIG_MAX_BYTES);
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser))
+        return rp_error_set(err, RP_E_NOMEM, "out of memory");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        rp_status st = rp_error_set(err, RP_E_INVALID, "%s:%zu:%zu: %s", name,
+                                    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+                                    parser.problem ? parser.problem : "YAML error");
+        yaml_parser_delete(&parser);
+        return st;
+    }
+    struct loader l = {name, &doc, err};
+    /* work on a copy so that c is untouched on error */
+    struct config nc;
+    config_init(&nc);
+    nc.log_level = c->log_level;
+    nc.correlate_window_ms = c->correlate_window_ms;
+    rp_status st = RP_OK;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (root != NULL && root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)
+        root = NULL; /* an empty document is an empty configuration */
+    if (root != NULL && root->type != YAML_MAPPING_NODE)
+        st = at(&l, root, "the configuration must be a mapping of keys");
+    for (yaml_node_pair_t *p = root ? root->data.mapping.pairs.start : NULL;
+         st == RP_OK && root && p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(&doc, p->value);
+        const char *key = scalar(k);
+        if (key == NULL)
+            st = at(&l, k, "keys must be strings");
+        else if (strcmp(key, "db") == 0)
+            st = want_string(&l, v, "db", &nc.db_path);
+        else if (strcmp(key, "listen") == 0)
+            st = want_string(&l, v, "listen", &nc.listen);
+        else if (strcmp(key, "log_level") == 0) {
+            if (scalar(v) == NULL || log_level_parse(scalar(v), &nc.log_level) != RP_OK)
+                st = at(&l, v, "log_level: one of debug, info, warn, error, off");
+        } else if (strcmp(key, "correlation") == 0)
+            st = load_correlation(&l, v, &nc);
+        else if (strcmp(key, "sources") == 0)
+            st = load_sources(&l, v, &nc);
+        else
+            st = at(&l, k, "unknown key '%s' (known: db, listen, log_level, correlation, sources)",
+                    key);
+    }
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    if (st != RP_OK) {
+        config_fini(&nc);
+        return st;
+    }
+    config_fini(c);
+    *c = nc;
+    return RP_OK;
+}
+
+rp_status config_load(struct config *c, const char *path, struct rp_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return rp_error_set(err, RP_E_IO, "%s: %s", path, strerror(errno));
+    char *data = malloc(RP_CONFIG_MAX_BYTES + 1);
+    if (data == NULL) {
+        fclose(f);
+        return rp_error_set(err, RP_E_NOMEM, "out of memory");
+    }
+    size_t n = fread(data, 1, RP_CONFIG_MAX_BYTES + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    rp_status st;
+    if (bad)
+        st = rp_error_set(err, RP_E_IO, "%s: read error", path);
+    else
+        st = config_load_buffer(c, path, data, n, err);
+    free(data);
+    return st;
+}

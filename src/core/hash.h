@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HASH_SHA256_LEN 32
+#define HASH_SHA256_LEN     32
 #define HASH_SHA256_HEX_LEN 64
 
 void hash_sha256(const void *p, size_t n, uint8_t out[HASH_SHA256_LEN]);

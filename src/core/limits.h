@@ -44,7 +44,7 @@
 
 /* Events in one case's timeline returned by `case show` / the API: a noisy case
  * can gather millions of joins; the newest are shown, with a count. */
-#define RP_TIMELINE_SHOW_MAX 1000
+#define RP_TIMELINE_SHOW_MAX    1000
 #define RP_CASE_ALERTS_SHOW_MAX 1000
 
 /* Cases returned by one list call. */
@@ -91,7 +91,7 @@
 /* Ingest requests waiting for the writer. Each holds its body; at the body limit
  * this bounds memory, and at typical sizes it lets thousands of single-alert
  * requests share one commit. Beyond it: 503 with Retry-After. */
-#define RP_INGEST_QUEUE_MAX 8192
+#define RP_INGEST_QUEUE_MAX       8192
 #define RP_INGEST_QUEUE_BYTES_MAX (256u * 1024u * 1024u)
 
 /* Seconds a client is told to wait (Retry-After) when the queue is full. */
@@ -106,14 +106,55 @@
 /* Per-record errors listed in a 400 answer; the count is always exact. */
 #define RP_HTTP_ERRORS_LISTED_MAX 1000
 
+/* Bytes of request bodies being received or parsed at once, over all
+ * connections. RP_HTTP_CONNECTIONS_MAX clients each sending RP_HTTP_BODY_MAX
+ * would otherwise claim 128 GiB; with this cap the daemon holds at most 8 full
+ * bodies in flight (plus the queue) and answers the rest 503 + Retry-After. */
+#define RP_HTTP_BODIES_BYTES_MAX (256u * 1024u * 1024u)
+
+/* A chunked body (no Content-Length) is only known to be too large once it has
+ * passed RP_HTTP_BODY_MAX, and libmicrohttpd can answer only after reading the
+ * whole request. So the rest is read and thrown away (it costs bandwidth, not
+ * memory) to give the client its 413; beyond this many more bytes the
+ * connection is closed instead, so an endless stream cannot hold it. */
+#define RP_HTTP_DISCARD_MAX (128u * 1024u * 1024u)
+
+/* HTTP threads (libmicrohttpd's pool): one per CPU up to this. They parse and
+ * normalize alerts; the one writer thread commits, so more threads than cores
+ * only add contention. */
+#define RP_HTTP_THREADS_MAX 8
+
+/* Stack of each HTTP thread. Their deepest work is jansson on a record nested
+ * at most RP_JSON_MAX_DEPTH and SQLite reads, far below 512 KiB; the 8 MiB
+ * default would only reserve address space. */
+#define RP_HTTP_THREAD_STACK (512u * 1024u)
+
+/* On SIGTERM/SIGINT, how long requests already begun may take to finish (body
+ * upload, commit, answer) before the daemon commits what is queued and stops
+ * anyway. Supervisors wait about 10 s before SIGKILL; stay below. */
+#define RP_SHUTDOWN_GRACE_MS 8000
+
 /* --- tokens ------------------------------------------------------------------- */
 
 /* Random bytes in an API token: 256 bits, beyond guessing. */
 #define RP_TOKEN_BYTES 32
 
+/* A token's name: it is shown in lists, logs and timelines ("api:<name>"),
+ * so it is short and plain ([A-Za-z0-9._@-]). */
+#define RP_TOKEN_NAME_MAX 64
+
+/* Verified tokens the daemon remembers, so that a request does not cost a
+ * database read. Each entry is under 100 bytes; a deployment has tens of tokens. */
+#define RP_AUTH_CACHE_MAX 256
+
+/* How long a verified token is trusted without asking the database again: a
+ * token revoked with `riposte token revoke` while the daemon runs is refused
+ * at most this much later. */
+#define RP_AUTH_CACHE_TTL_MS 1000
+
 /* --- configuration ------------------------------------------------------------ */
 
-#define RP_CONFIG_MAX_BYTES (1024u * 1024u)
+#define RP_CONFIG_MAX_BYTES       (1024u * 1024u)
 #define RP_FINGERPRINT_FIELDS_MAX 16
 
 #endif

@@ -32,8 +32,8 @@ void log_write(enum log_level level, const char *event, const char *fmt, ...) RP
 const char *log_quote(char *buf, size_t cap, const char *s);
 
 #define log_debug(ev, ...) log_write(LOG_DEBUG, ev, __VA_ARGS__)
-#define log_info(ev, ...) log_write(LOG_INFO, ev, __VA_ARGS__)
-#define log_warn(ev, ...) log_write(LOG_WARN, ev, __VA_ARGS__)
+#define log_info(ev, ...)  log_write(LOG_INFO, ev, __VA_ARGS__)
+#define log_warn(ev, ...)  log_write(LOG_WARN, ev, __VA_ARGS__)
 #define log_error(ev, ...) log_write(LOG_ERROR, ev, __VA_ARGS__)
 
 #endif

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#define RP_MUST_CHECK __attribute__((warn_unused_result))
+#define RP_MUST_CHECK   __attribute__((warn_unused_result))
 #define RP_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 typedef enum rp_status {

@@ -93,12 +93,12 @@ rp_status time_parse_rfc3339(const char *s, size_t n, int64_t *ms, struct rp_err
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, mo, d, h, mi, se;
     if (!digits(s, n, 0, 4, &y) || n < 19 || s[4] != '-' || !digits(s, n, 5, 2, &mo) ||
-        s[7] != '-' || !digits(s, n, 8, 2, &d) ||
-        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, n, 11, 2, &h) ||
-        s[13] != ':' || !digits(s, n, 14, 2, &mi) || s[16] != ':' || !digits(s, n, 17, 2, &se))
+        s[7] != '-' || !digits(s, n, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        !digits(s, n, 11, 2, &h) || s[13] != ':' || !digits(s, n, 14, 2, &mi) || s[16] != ':' ||
+        !digits(s, n, 17, 2, &se))
         return rp_error_set(err, RP_E_INVALID, "not an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SSZ)");
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-        d > mdays[mo - 1] + (mo == 2 && is_leap(y)) || h > 23 || mi > 59 || se > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)) ||
+        h > 23 || mi > 59 || se > 60)
         return rp_error_set(err, RP_E_INVALID, "date-time out of range");
     if (se == 60)
         se = 59; /* a leap second is folded into the second before it */
@@ -145,8 +145,7 @@ rp_status time_parse_duration(const char *s, int64_t *ms, struct rp_error *err)
         return rp_error_set(err, RP_E_INVALID, "empty duration");
     while (*p) {
         if (!isdigit((unsigned char)*p))
-            return rp_error_set(err, RP_E_INVALID, "bad duration '%s' (e.g. 30s, 15m, 24h, 7d)",
-                                s);
+            return rp_error_set(err, RP_E_INVALID, "bad duration '%s' (e.g. 30s, 15m, 24h, 7d)", s);
         int64_t v = 0;
         while (isdigit((unsigned char)*p)) {
             if (v > (INT64_MAX - 9) / 10)

@@ -28,8 +28,8 @@ void time_format_rfc3339(int64_t ms, char out[TIME_RFC3339_LEN]);
  * "...T09:48:36.123456+02:00", a space instead of T, lower-case t/z accepted).
  * Fractions beyond milliseconds are truncated. Years 1970-9999. RP_E_INVALID
  * with a reason in err otherwise. */
-rp_status time_parse_rfc3339(const char *s, size_t n, int64_t *ms, struct rp_error *err)
-    RP_MUST_CHECK;
+rp_status time_parse_rfc3339(const char *s, size_t n, int64_t *ms,
+                             struct rp_error *err) RP_MUST_CHECK;
 
 /* Parses a duration: an integer followed by ms, s, m, h, d or w ("24h"); several
  * may follow each other ("1h30m"). A bare integer is seconds. RP_E_INVALID on

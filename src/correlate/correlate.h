@@ -34,8 +34,8 @@ struct correlate_outcome {
 
 /* Finds or opens the case of a normalized alert and records the join on the
  * timeline. Does not store the alert itself. Inside a store batch. */
-rp_status correlate_alert(struct correlate *c, json_t *alert, struct correlate_outcome *out)
-    RP_MUST_CHECK;
+rp_status correlate_alert(struct correlate *c, json_t *alert,
+                          struct correlate_outcome *out) RP_MUST_CHECK;
 
 /* Writes the touched cases. Call before store_commit(). */
 rp_status correlate_flush(struct correlate *c) RP_MUST_CHECK;

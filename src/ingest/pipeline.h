@@ -36,7 +36,7 @@ struct ingest_opts {
 
 /* Totals over what a batch (or several) did. Valid after commit. */
 struct ingest_counts {
-    size_t accepted;   /* stored, or already stored (duplicates) */
+    size_t accepted; /* stored, or already stored (duplicates) */
     size_t rejected;
     size_t duplicates; /* records whose id was already stored: not stored twice */
     size_t cases_created;
@@ -53,12 +53,12 @@ rp_status ingest_batch_add(struct ingest_batch *b, const char *data, size_t len,
                            uint64_t line) RP_MUST_CHECK;
 
 /* Keeps a record the reader could not delimit as rejected with reason. */
-rp_status ingest_batch_reject(struct ingest_batch *b, const char *data, size_t len,
-                              uint64_t number, uint64_t line, const char *reason) RP_MUST_CHECK;
+rp_status ingest_batch_reject(struct ingest_batch *b, const char *data, size_t len, uint64_t number,
+                              uint64_t line, const char *reason) RP_MUST_CHECK;
 
 /* Splits a whole in-memory input (an HTTP body) and adds every record. */
-rp_status ingest_batch_add_input(struct ingest_batch *b, const char *data, size_t len)
-    RP_MUST_CHECK;
+rp_status ingest_batch_add_input(struct ingest_batch *b, const char *data,
+                                 size_t len) RP_MUST_CHECK;
 
 /* Records added so far (accepted + rejected), and the bytes they hold. */
 size_t ingest_batch_records(const struct ingest_batch *b);
@@ -67,9 +67,8 @@ size_t ingest_batch_bytes(const struct ingest_batch *b);
 /* Writes batches[0..n) in one transaction. On RP_OK each batch's counts and ids
  * are final. On failure nothing of any of them is stored (rolled back) and err
  * says why; the batches can be committed again. */
-rp_status ingest_commit(struct store *s, const struct config *config,
-                        struct ingest_batch **batches, size_t n, struct rp_error *err)
-    RP_MUST_CHECK;
+rp_status ingest_commit(struct store *s, const struct config *config, struct ingest_batch **batches,
+                        size_t n, struct rp_error *err) RP_MUST_CHECK;
 
 /* After commit: the batch's counts. */
 const struct ingest_counts *ingest_batch_counts(const struct ingest_batch *b);

@@ -35,13 +35,18 @@ struct reader;
 struct reader_record {
     const char *data; /* the record's bytes, valid until the next reader call */
     size_t len;
-    uint64_t number;  /* 1-based ordinal of the record in the input */
-    uint64_t line;    /* 1-based line where the record starts */
+    uint64_t number;   /* 1-based ordinal of the record in the input */
+    uint64_t line;     /* 1-based line where the record starts */
     const char *error; /* NULL, or why the record could not be delimited */
 };
 
 /* A reader for one input. max_record: longest record accepted (bytes). */
 rp_status reader_new(size_t max_record, struct reader **out) RP_MUST_CHECK;
+
+/* A reader over a whole input already in memory (an HTTP body): nothing is
+ * copied, data must outlive the reader, and reader_feed must not be called. */
+rp_status reader_new_mem(const char *data, size_t len, size_t max_record,
+                         struct reader **out) RP_MUST_CHECK;
 void reader_free(struct reader *r);
 
 /* Appends the next n bytes of the input. RP_E_LIMIT if the reader holds more than
@@ -51,8 +56,8 @@ rp_status reader_feed(struct reader *r, const char *p, size_t n) RP_MUST_CHECK;
 /* Delivers the next record. *have is false when more input is needed (or, after
  * eof, when the input is finished). eof: no more bytes will be fed. A record with
  * error set is malformed: report it and carry on. */
-rp_status reader_next(struct reader *r, bool eof, struct reader_record *rec, bool *have)
-    RP_MUST_CHECK;
+rp_status reader_next(struct reader *r, bool eof, struct reader_record *rec,
+                      bool *have) RP_MUST_CHECK;
 
 /* True once the reader has found the input to be a JSON array, or NDJSON. */
 bool reader_is_array(const struct reader *r);

@@ -33,12 +33,12 @@ const char *severity_label(int severity);
 rp_status severity_from_label(const char *label, int *out) RP_MUST_CHECK;
 
 #define ALERT_SEVERITY_DEFAULT 50
-#define ALERT_FINGERPRINT_HEX 64
+#define ALERT_FINGERPRINT_HEX  64
 
 struct alert_opts {
-    int64_t received_ms;          /* the received_time to stamp */
-    const char *default_source;   /* source when the input names none */
-    const struct config *config;  /* per-source fingerprint overrides; may be NULL */
+    int64_t received_ms;         /* the received_time to stamp */
+    const char *default_source;  /* source when the input names none */
+    const struct config *config; /* per-source fingerprint overrides; may be NULL */
 };
 
 /* Validates the input object in and builds its normalized form. On success *out

@@ -78,27 +78,8 @@ rp_status store_alert_exists(struct store *s, const char *id, bool *found) RP_MU
 
 /* --- cases -------------------------------------------------------------------- */
 
-/* One row of the cases table. Times are epoch ms; 0 means "not yet". */
-struct case_row {
-    char id[ULID_LEN + 1];
-    char fingerprint[RP_FINGERPRINT_MAX + 1];
-    char title[RP_CASE_TITLE_MAX + 1];
-    char kind[16];
-    char source[RP_NAME_MAX_BYTES + 1];
-    char assignee[RP_NAME_MAX_BYTES + 1]; /* "" when unassigned */
-    enum case_status status;
-    int severity;
-    int64_t alert_count;
-    int64_t detected_ms;  /* earliest event time of its alerts */
-    int64_t created_ms;   /* when Riposte opened it */
-    int64_t updated_ms;   /* last change of any kind */
-    int64_t first_seen_ms;
-    int64_t last_seen_ms; /* received time of the newest alert: the window slides */
-    int64_t acknowledged_ms;
-    int64_t contained_ms;
-    int64_t resolved_ms;
-    int64_t closed_ms;
-};
+/* struct case_row (one row of the cases table) is in model/case.h. */
+
 
 /* The open case (status new, triage or contained) of this fingerprint whose last
  * alert arrived at or after since_ms; *found false when there is none. When

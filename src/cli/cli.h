@@ -1,0 +1,39 @@
+/*
+ * cli.h: the subcommands of the riposte binary and the helpers they share.
+ * Each subcommand is `int cli_X(int argc, char **argv)` with argv[0] being the
+ * subcommand's name, and returns the process exit code:
+ *   0 success, 1 failure (not found, refused), 2 usage or I/O error,
+ *   3 some input records were rejected (the rest were stored).
+ * Main thread only.
+ */
+#ifndef RP_CLI_CLI_H
+#define RP_CLI_CLI_H
+
+#include "core/config.h"
+#include "core/status.h"
+
+#define CLI_EXIT_OK       0
+#define CLI_EXIT_FAIL     1
+#define CLI_EXIT_USAGE    2
+#define CLI_EXIT_REJECTED 3
+
+int cli_ingest(int argc, char **argv);
+int cli_case(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_token(int argc, char **argv);
+int cli_help(int argc, char **argv);
+
+/* Prints the help of one command (or the overview when name is NULL) to f.
+ * Returns false when there is no such command. */
+#include <stdbool.h>
+#include <stdio.h>
+bool cli_help_print(FILE *f, const char *name);
+
+/* Prints "riposte: <msg>" to stderr. */
+void cli_errorf(const char *fmt, ...) RP_PRINTF(1, 2);
+
+/* Loads the configuration: the --config path when given, else $RIPOSTE_CONFIG
+ * when set, else the defaults. Prints the error and returns false on failure. */
+bool cli_config_load(struct config *c, const char *path);
+
+#endif
