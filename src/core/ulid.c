@@ -56,10 +56,20 @@ static void encode(int64_t ms, const uint8_t rnd[10], char out[ULID_LEN + 1])
     out[ULID_LEN] = '\0';
 }
 
-rp_status ulid_new_at(int64_t ms, char out[ULID_LEN + 1])
+/* clamp: an earlier ms than the last id's is moved forward (the clock stepped
+ * back), keeping ids increasing; otherwise an earlier ms gets fresh random bits
+ * and keeps its time (imports, tests). */
+static rp_status generate(int64_t ms, bool clamp, char out[ULID_LEN + 1])
 {
     uint8_t rnd[10];
     pthread_mutex_lock(&last_mu);
+    if (!clamp && ms < last_ms) {
+        pthread_mutex_unlock(&last_mu);
+        if (rand_bytes(rnd, sizeof(rnd)) != RP_OK)
+            return RP_E_IO;
+        encode(ms, rnd, out);
+        return RP_OK;
+    }
     if (ms <= last_ms) {
         /* same (or earlier: clock stepped back) millisecond: increment */
         ms = last_ms;
@@ -83,9 +93,14 @@ rp_status ulid_new_at(int64_t ms, char out[ULID_LEN + 1])
     return RP_OK;
 }
 
+rp_status ulid_new_at(int64_t ms, char out[ULID_LEN + 1])
+{
+    return generate(ms, false, out);
+}
+
 rp_status ulid_new(char out[ULID_LEN + 1])
 {
-    return ulid_new_at(time_now_ms(), out);
+    return generate(time_now_ms(), true, out);
 }
 
 static int b32_value(char c)

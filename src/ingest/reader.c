@@ -117,8 +117,12 @@ static enum scan scan_value(struct reader *r, bool eof, struct scan_out *o)
     char c = d[start];
     if (c != '{' && c != '[' && c != '"') {
         /* a bare scalar: up to the next delimiter; rejected later by the parser */
-        while (i < limit && !is_ws(d[i]) && d[i] != ',' && d[i] != ']' && d[i] != '}')
-            i++;
+        if (r->ndjson) /* a line of garbage is one bad record, not several */
+            while (i < limit && d[i] != '\n')
+                i++;
+        else
+            while (i < limit && !is_ws(d[i]) && d[i] != ',' && d[i] != ']' && d[i] != '}')
+                i++;
         if (i == start)
             i++; /* a lone delimiter is a record of its own, so that it is reported */
         if (i >= limit && limit < r->len)

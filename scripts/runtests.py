@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Runs every test of one or more meson build directories and counts the results.
+
+Each test speaks TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, the fuzz corpus
+driver, the end-to-end scripts). Every `ok`/`not ok` line is one test case; a
+test program that crashes, times out or exits non-zero without a `not ok` line
+counts as one more failure, so nothing can fail silently. The last line printed
+is `N passed, N failed`, the closing line CI reads.
+
+    scripts/runtests.py BUILD_DIR...            run everything
+    scripts/runtests.py --valgrind BUILD_DIR    unit tests under valgrind
+    scripts/runtests.py --suite unit BUILD_DIR  one suite
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+TAP_LINE = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*-?\s*(.*)$")
+
+
+def introspect(build):
+    out = subprocess.run(["meson", "introspect", build, "--tests"], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def run_one(build, t, valgrind, log):
+    env = dict(os.environ)
+    env.update(t.get("env") or {})
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+    env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    cmd = list(t["cmd"])
+    if valgrind:
+        cmd = ["valgrind", "-q", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+               "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"] + cmd
+    timeout = (t.get("timeout") or 30) * (10 if valgrind else 3)
+    start = time.monotonic()
+    try:
+        p = subprocess.run(cmd, cwd=t.get("workdir") or build, env=env, capture_output=True,
+                           text=True, errors="replace", timeout=timeout)
+        out, err, rc, timed_out = p.stdout, p.stderr, p.returncode, False
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        rc, timed_out = -1, True
+    secs = time.monotonic() - start
+    passed = failed = 0
+    failures = []
+    for line in out.splitlines():
+        m = TAP_LINE.match(line.strip())
+        if not m:
+            continue
+        if m.group(1) == "ok":
+            if "# SKIP" not in line:
+                passed += 1
+        else:
+            failed += 1
+            failures.append(m.group(3))
+    extra = None
+    if timed_out:
+        extra = "timed out after %ds" % timeout
+    elif rc != 0 and failed == 0:
+        extra = "exited %d with no failing test case" % rc
+    elif passed + failed == 0:
+        extra = "ran no test case"
+    if extra:
+        failed += 1
+        failures.append(extra)
+    log.write("==== %s (%s) rc=%s %.1fs\n%s\n---- stderr\n%s\n" % (t["name"], build, rc, secs, out, err))
+    return passed, failed, failures, err, secs
+
+
+def main(argv):
+    valgrind = False
+    suite = None
+    builds = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--valgrind":
+            valgrind = True
+        elif a == "--suite":
+            i += 1
+            suite = argv[i]
+        else:
+            builds.append(a)
+        i += 1
+    if not builds:
+        print(__doc__)
+        return 2
+    total_pass = total_fail = 0
+    os.makedirs("tests/artifacts", exist_ok=True)
+    with open("tests/artifacts/test.log", "w") as log:
+        for build in builds:
+            for t in introspect(build):
+                if valgrind and "unit" not in t.get("suite", []):
+                    continue
+                if suite and not any(s.endswith(suite) for s in t.get("suite", [])):
+                    continue
+                p, f, failures, err, secs = run_one(build, t, valgrind, log)
+                total_pass += p
+                total_fail += f
+                status = "ok  " if f == 0 else "FAIL"
+                print("%s %-9s %-18s %4d passed %3d failed  %6.1fs" % (status, build, t["name"], p, f, secs))
+                for name in failures:
+                    print("     not ok: %s" % name)
+                if f:
+                    tail = "\n".join(err.strip().splitlines()[-15:])
+                    if tail:
+                        print("     stderr (last lines):\n       " + tail.replace("\n", "\n       "))
+                sys.stdout.flush()
+    print("full output: tests/artifacts/test.log")
+    print("%d passed, %d failed" % (total_pass, total_fail))
+    return 0 if total_fail == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
