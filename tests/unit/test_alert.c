@@ -3,11 +3,12 @@
  * rejected inputs and the field path named, severity, times, observables and
  * fingerprints.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "model/alert.h"
 

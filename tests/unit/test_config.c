@@ -2,11 +2,12 @@
  * test_config.c: the YAML configuration: every key, and errors that point at
  * file:line:col.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "core/config.h"
 

@@ -2,11 +2,12 @@
  * test_core.c: buffers, ULIDs, time parsing and formatting, durations, log
  * quoting, error messages.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "core/buf.h"
 #include "core/hash.h"

@@ -2,11 +2,12 @@
  * test_observable.c: canonical forms of every observable type, accepted and
  * rejected, and refanging.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "model/observable.h"
 

@@ -3,11 +3,12 @@
  * records, limits, and the same results whether the input arrives whole or a
  * byte at a time.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "core/limits.h"
 #include "ingest/reader.h"
