@@ -1,1 +1,1367 @@
-/* placeholder: being written */
+/*
+ * sqlite.c: the SQLite backend of the store, the embedded default (one file,
+ * WAL mode). docs/internals/store.md explains the schema and each choice below.
+ *
+ * One handle is one connection, opened without SQLite's mutexes because a handle
+ * belongs to one thread at a time (store.h); WAL lets the daemon's writer, its
+ * API readers and a CLI process use the file side by side. Every statement is
+ * prepared once per handle, on first use, and reused (reset and cleared after
+ * each call), so the ingest path never parses SQL.
+ *
+ * Durability: synchronous=FULL, so a COMMIT that returned has reached the disk
+ * and survives a crash or a power loss; a write batch (store_begin/commit) pays
+ * one fsync for all its rows.
+ *
+ * Failures: SQLite's errors become RP_E_STORE (RP_E_NOMEM, RP_E_EXISTS for a
+ * taken key) with the text kept for store_errmsg(). The handle owns its
+ * connection, its statements and its last error text; nothing else.
+ */
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "model/case.h"
+#include "store/store_internal.h"
+
+#include <ctype.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Page cache per handle, in KiB (a negative cache_size is KiB for SQLite). The
+ * writer's hot pages are the right edges of the id indexes and the inner pages
+ * of the observable index, whose inserts land at random: 64 MiB keeps those of
+ * tens of millions of observables in memory. Readers fill it only as they read. */
+#define SQ_CACHE_KIB 65536
+
+/* Timeline details up to this size are serialised on the stack; longer ones
+ * (rare: long notes) are allocated. */
+#define SQ_DETAIL_STACK 512
+
+/* The statuses of an open case, as case_status_name() spells them; the partial
+ * index cases_open and the query that uses it must name the same ones. */
+#define SQ_OPEN_STATUSES "('new', 'triage', 'contained')"
+
+/* --- schema --------------------------------------------------------------------------- */
+
+/* Migration i brings the schema from version i to i + 1. Never edit one that has
+ * shipped; append a new one. The runner records the version in meta. */
+static const char *const MIGRATIONS[] = {
+    /* 1: the first schema */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY NOT NULL,"
+    "  value"
+    ") WITHOUT ROWID;"
+    "INSERT INTO meta (key, value) VALUES ('application', 'riposte');"
+
+    /* large rows (raw and json): a rowid table, with the ULID's unique index */
+    "CREATE TABLE alerts ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  case_id TEXT,"
+    "  fingerprint TEXT,"
+    "  source TEXT,"
+    "  kind TEXT,"
+    "  severity INTEGER,"
+    "  event_ms INTEGER,"
+    "  received_ms INTEGER,"
+    "  raw BLOB,"
+    "  json TEXT"
+    ");"
+
+    /* clustered by case: a case's alerts are one range, newest last */
+    "CREATE TABLE case_alerts ("
+    "  case_id TEXT NOT NULL,"
+    "  alert_id TEXT NOT NULL,"
+    "  added_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (case_id, alert_id)"
+    ") WITHOUT ROWID;"
+
+    /* the key is the (type, value) index: one b-tree, not a table plus an index */
+    "CREATE TABLE alert_observables ("
+    "  alert_id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  PRIMARY KEY (type, value, alert_id, role)"
+    ") WITHOUT ROWID;"
+
+    "CREATE TABLE cases ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  fingerprint TEXT NOT NULL,"
+    "  title TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  assignee TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  severity INTEGER NOT NULL,"
+    "  alert_count INTEGER NOT NULL,"
+    "  detected_ms INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  first_seen_ms INTEGER NOT NULL,"
+    "  last_seen_ms INTEGER NOT NULL,"
+    "  acknowledged_ms INTEGER NOT NULL,"
+    "  contained_ms INTEGER NOT NULL,"
+    "  resolved_ms INTEGER NOT NULL,"
+    "  closed_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    /* only open cases: small, and a closed case leaves it */
+    "CREATE INDEX cases_open ON cases (fingerprint, last_seen_ms)"
+    "  WHERE status IN " SQ_OPEN_STATUSES ";"
+
+    "CREATE TABLE timeline ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  case_id TEXT NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  detail TEXT"
+    ");"
+    "CREATE INDEX timeline_case ON timeline (case_id, id);"
+
+    "CREATE TABLE deadletters ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  location TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  raw BLOB"
+    ");"
+
+    "CREATE TABLE tokens ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
+};
+
+#define SQ_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
+
+int store_sqlite_schema_latest(void)
+{
+    return SQ_MIGRATIONS;
+}
+
+/* --- statements ----------------------------------------------------------------------- */
+
+/* The columns of struct case_row, in the order case_read() and case_bind() use. */
+#define CASE_COLS                                                                                  \
+    "id, fingerprint, title, kind, source, assignee, status, severity, alert_count, "              \
+    "detected_ms, created_ms, updated_ms, first_seen_ms, last_seen_ms, acknowledged_ms, "          \
+    "contained_ms, resolved_ms, closed_ms"
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SCHEMA_VERSION,
+    ST_ALERT_INSERT,
+    ST_OBSERVABLE_INSERT,
+    ST_LINK_INSERT,
+    ST_ALERT_EXISTS,
+    ST_CASE_FIND_OPEN,
+    ST_CASE_GET_RANGE,
+    ST_CASE_INSERT,
+    ST_CASE_SAVE,
+    ST_TIMELINE_ADD,
+    ST_CASE_LIST,
+    ST_CASE_ALERTS,
+    ST_CASE_ALERTS_COUNT,
+    ST_TIMELINE_TAIL,
+    ST_TIMELINE_COUNT,
+    ST_DEADLETTER_ADD,
+    ST_DEADLETTER_COUNT,
+    ST_TOKEN_PUT,
+    ST_TOKEN_FIND,
+    ST_TOKEN_COUNT,
+    ST_TOKEN_LIST,
+    ST_TOKEN_REVOKE,
+    ST_COUNT
+};
+
+static const char *const SQL[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SCHEMA_VERSION] = "SELECT value FROM meta WHERE key = 'schema_version'",
+    [ST_ALERT_INSERT] = "INSERT INTO alerts (id, case_id, fingerprint, source, kind, severity, "
+                        "event_ms, received_ms, raw, json) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    /* OR IGNORE: the same observable twice in one alert is one row */
+    [ST_OBSERVABLE_INSERT] = "INSERT OR IGNORE INTO alert_observables (alert_id, type, value, "
+                             "role) VALUES (?1, ?2, ?3, ?4)",
+    [ST_LINK_INSERT] = "INSERT INTO case_alerts (case_id, alert_id, added_ms) VALUES (?1, ?2, ?3)",
+    [ST_ALERT_EXISTS] = "SELECT 1 FROM alerts WHERE id = ?1",
+    [ST_CASE_FIND_OPEN] =
+        "SELECT " CASE_COLS " FROM cases "
+        "WHERE fingerprint = ?1 AND status IN " SQ_OPEN_STATUSES " AND last_seen_ms >= ?2 "
+        "ORDER BY last_seen_ms DESC, id DESC LIMIT 1",
+    /* ?1 <= id < ?1 || '~': the ids that start with ?1 ('~' sorts after every
+     * base32 digit); LIMIT 2 is enough to tell unique from ambiguous */
+    [ST_CASE_GET_RANGE] = "SELECT " CASE_COLS " FROM cases "
+                          "WHERE id >= ?1 AND id < ?1 || '~' ORDER BY id LIMIT 2",
+    [ST_CASE_INSERT] = "INSERT INTO cases (" CASE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                       "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    [ST_CASE_SAVE] = "UPDATE cases SET fingerprint = ?2, title = ?3, kind = ?4, source = ?5, "
+                     "assignee = ?6, status = ?7, severity = ?8, alert_count = ?9, "
+                     "detected_ms = ?10, created_ms = ?11, updated_ms = ?12, first_seen_ms = ?13, "
+                     "last_seen_ms = ?14, acknowledged_ms = ?15, contained_ms = ?16, "
+                     "resolved_ms = ?17, closed_ms = ?18 WHERE id = ?1",
+    [ST_TIMELINE_ADD] = "INSERT INTO timeline (case_id, ts_ms, actor, event, detail) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* newest first is id order: ULIDs sort by creation time */
+    [ST_CASE_LIST] = "SELECT " CASE_COLS " FROM cases WHERE ?1 IS NULL OR status = ?1 "
+                     "ORDER BY id DESC LIMIT ?2",
+    [ST_CASE_ALERTS] = "SELECT ca.alert_id, a.json FROM case_alerts ca "
+                       "JOIN alerts a ON a.id = ca.alert_id "
+                       "WHERE ca.case_id = ?1 ORDER BY ca.alert_id DESC LIMIT ?2",
+    [ST_CASE_ALERTS_COUNT] = "SELECT count(*) FROM case_alerts WHERE case_id = ?1",
+    [ST_TIMELINE_TAIL] = "SELECT ts_ms, actor, event, detail FROM "
+                         "(SELECT id, ts_ms, actor, event, detail FROM timeline "
+                         " WHERE case_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+    [ST_TIMELINE_COUNT] = "SELECT count(*) FROM timeline WHERE case_id = ?1",
+    [ST_DEADLETTER_ADD] = "INSERT INTO deadletters (ts_ms, channel, location, reason, raw) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_DEADLETTER_COUNT] = "SELECT count(*) FROM deadletters",
+    [ST_TOKEN_PUT] = "INSERT INTO tokens (name, hash, role, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    [ST_TOKEN_FIND] = "SELECT name, role FROM tokens WHERE hash = ?1",
+    [ST_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
+    [ST_TOKEN_LIST] = "SELECT name, role, created_ms FROM tokens ORDER BY name",
+    [ST_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
+};
+
+/* --- the handle ----------------------------------------------------------------------- */
+
+struct sqlite_store {
+    struct store base; /* first: store.c sees only this */
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use; NULL until then */
+    char errmsg[RP_ERROR_MAX];
+};
+
+static struct sqlite_store *sq(struct store *s)
+{
+    return (struct sqlite_store *)s;
+}
+
+/* Keeps a message for store_errmsg(); returns st. */
+static rp_status set_err(struct sqlite_store *s, rp_status st, const char *fmt, ...)
+    RP_PRINTF(3, 4);
+
+static rp_status set_err(struct sqlite_store *s, rp_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n >= sizeof(s->errmsg))
+        memcpy(s->errmsg + sizeof(s->errmsg) - 4, "...", 4);
+    return st;
+}
+
+/* The status for a SQLite result code (extended codes are on). */
+static rp_status status_of(int rc)
+{
+    switch (rc) {
+    case SQLITE_NOMEM:
+        return RP_E_NOMEM;
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE:
+        return RP_E_EXISTS;
+    default:
+        return RP_E_STORE;
+    }
+}
+
+/* Records the connection's error for what was being done; returns its status. */
+static rp_status db_err(struct sqlite_store *s, int rc, const char *what)
+{
+    return set_err(s, status_of(rc), "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* The prepared statement id, preparing it on first use. */
+static rp_status stmt_get(struct sqlite_store *s, enum stmt_id id, sqlite3_stmt **out)
+{
+    if (s->stmt[id] == NULL) {
+        int rc =
+            sqlite3_prepare_v3(s->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL);
+        if (rc != SQLITE_OK)
+            return db_err(s, rc, "preparing a statement");
+    }
+    *out = s->stmt[id];
+    return RP_OK;
+}
+
+/* Makes a statement ready for the next call: ends its step (releasing what it
+ * holds) and forgets the bindings, which may point into the caller's memory. */
+static void stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Bindings accumulate their first failure, so a statement's parameters read as a
+ * list and are checked once. Text and blobs are bound SQLITE_STATIC: they are
+ * the caller's and outlive the step, which happens inside the same call. */
+struct binder {
+    sqlite3_stmt *st;
+    int rc;
+};
+
+static void bind_text(struct binder *b, int i, const char *v)
+{
+    if (b->rc != SQLITE_OK)
+        return;
+    b->rc =
+        v != NULL ? sqlite3_bind_text(b->st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(b->st, i);
+}
+
+/* Text from a fixed char array of cap bytes: must be NUL-terminated in it. */
+static void bind_field(struct binder *b, int i, const char *v, size_t cap)
+{
+    size_t n = strnlen(v, cap);
+    RP_ASSERT(n < cap);
+    if (b->rc == SQLITE_OK)
+        b->rc = sqlite3_bind_text(b->st, i, v, (int)n, SQLITE_STATIC);
+}
+
+static void bind_textn(struct binder *b, int i, const char *v, size_t n)
+{
+    if (b->rc != SQLITE_OK)
+        return;
+    b->rc = v != NULL ? sqlite3_bind_text64(b->st, i, v, n, SQLITE_STATIC, SQLITE_UTF8)
+                      : sqlite3_bind_null(b->st, i);
+}
+
+static void bind_blob(struct binder *b, int i, const void *v, size_t n)
+{
+    if (b->rc != SQLITE_OK)
+        return;
+    b->rc = v != NULL ? sqlite3_bind_blob64(b->st, i, v, n, SQLITE_STATIC)
+                      : sqlite3_bind_null(b->st, i);
+}
+
+static void bind_int(struct binder *b, int i, int64_t v)
+{
+    if (b->rc == SQLITE_OK)
+        b->rc = sqlite3_bind_int64(b->st, i, v);
+}
+
+/* Runs a statement that returns no rows, then readies it again. */
+static rp_status step_done(struct sqlite_store *s, sqlite3_stmt *st, int bind_rc, const char *what)
+{
+    rp_status ret = RP_OK;
+    int rc = bind_rc;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+            rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        ret = db_err(s, rc, what);
+    stmt_done(st);
+    return ret;
+}
+
+/* Runs a one-row count query (no parameters but an optional text ?1). */
+static rp_status count_query(struct sqlite_store *s, enum stmt_id id, const char *arg, int64_t *out,
+                             const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, id, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    if (arg != NULL)
+        bind_text(&b, 1, arg);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        ret = set_err(s, RP_E_STORE, "%s: no result", what);
+    else
+        ret = db_err(s, rc, what);
+    stmt_done(st);
+    return ret;
+}
+
+/* Copies text column col into dst (cap bytes with the NUL); NULL reads as "".
+ * False when it does not fit. */
+static bool col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (t == NULL)
+        n = 0;
+    if (n >= cap)
+        return false;
+    if (n > 0)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
+    return true;
+}
+
+/* A column's text, "" for NULL; valid until the statement moves on. */
+static const char *col_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t != NULL ? (const char *)t : "";
+}
+
+/* Sets key of o to v, stealing v (also on failure, and when o is NULL); false
+ * when o or v is NULL or the set fails. */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+    if (o == NULL) {
+        json_decref(v);
+        return false;
+    }
+    return json_object_set_new(o, key, v) == 0;
+}
+
+/* --- open, migrate, close ------------------------------------------------------------- */
+
+static void sq_close(struct store *base)
+{
+    struct sqlite_store *s = sq(base);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    /* an open batch is rolled back by closing the connection */
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+/* Runs SQL that returns nothing, for open and migrations only (not hot). */
+static rp_status exec_sql(struct sqlite_store *s, const char *sql, const char *path,
+                          struct rp_error *err)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return rp_error_set(err, status_of(rc), "%s: %s", path, sqlite3_errmsg(s->db));
+    return RP_OK;
+}
+
+/* One integer from a query, for open only. *found false when it gives no row or
+ * a value that is not an integer. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out, bool *found)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    *found = false;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+            *out = sqlite3_column_int64(st, 0);
+            *found = true;
+        }
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The schema version of the file: 0 when it is empty (no tables), else the one
+ * recorded in meta. Anything else is not a Riposte database: RP_E_USAGE, since
+ * the path names the wrong file. */
+static rp_status read_version(struct sqlite_store *s, const char *path, int *out,
+                              struct rp_error *err)
+{
+    int64_t n = 0;
+    bool found = false;
+    int rc = query_int(s->db, "SELECT count(*) FROM sqlite_master", &n, &found);
+    if (rc == SQLITE_NOTADB)
+        return rp_error_set(err, RP_E_USAGE, "%s: not a Riposte database (%s)", path,
+                            sqlite3_errmsg(s->db));
+    if (rc != SQLITE_OK)
+        return rp_error_set(err, status_of(rc), "%s: %s", path, sqlite3_errmsg(s->db));
+    if (n == 0) {
+        *out = 0;
+        return RP_OK;
+    }
+    rc = query_int(s->db,
+                   "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", &n,
+                   &found);
+    if (rc == SQLITE_OK && n == 1) {
+        rc = query_int(s->db,
+                       "SELECT count(*) FROM meta WHERE key = 'application' AND value = 'riposte'",
+                       &n, &found);
+        if (rc == SQLITE_ERROR) /* another application's meta, without these columns */
+            return rp_error_set(err, RP_E_USAGE, "%s: not a Riposte database (%s)", path,
+                                sqlite3_errmsg(s->db));
+    }
+    if (rc != SQLITE_OK)
+        return rp_error_set(err, status_of(rc), "%s: %s", path, sqlite3_errmsg(s->db));
+    if (n != 1)
+        return rp_error_set(err, RP_E_USAGE,
+                            "%s: not a Riposte database (it has tables, but no Riposte meta "
+                            "table)",
+                            path);
+    int64_t v = 0;
+    rc = query_int(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", &v, &found);
+    if (rc != SQLITE_OK)
+        return rp_error_set(err, status_of(rc), "%s: %s", path, sqlite3_errmsg(s->db));
+    if (!found || v < 1 || v > 1000000)
+        return rp_error_set(err, RP_E_USAGE,
+                            "%s: not a Riposte database (no valid schema_version in meta)", path);
+    if (v > SQ_MIGRATIONS)
+        return rp_error_set(err, RP_E_USAGE,
+                            "%s: schema version %d is newer than this riposte knows (%d): "
+                            "use a newer riposte",
+                            path, (int)v, SQ_MIGRATIONS);
+    *out = (int)v;
+    return RP_OK;
+}
+
+/* Applies the migrations the file lacks, each in its own transaction. The
+ * version is read again under the write lock, so that two processes opening a
+ * new file at once apply each migration once. */
+static rp_status migrate(struct sqlite_store *s, const char *path, int from, struct rp_error *err)
+{
+    int v = from;
+    while (v < SQ_MIGRATIONS) {
+        rp_status st = exec_sql(s, "BEGIN IMMEDIATE", path, err);
+        if (st != RP_OK)
+            return st;
+        st = read_version(s, path, &v, err);
+        if (st == RP_OK && v < SQ_MIGRATIONS) {
+            st = exec_sql(s, MIGRATIONS[v], path, err);
+            if (st != RP_OK)
+                rp_error_prefix(err, "migration %d", v + 1);
+        }
+        if (st == RP_OK && v < SQ_MIGRATIONS) {
+            char sql[128];
+            int n = snprintf(sql, sizeof(sql),
+                             "INSERT OR REPLACE INTO meta (key, value) "
+                             "VALUES ('schema_version', %d)",
+                             v + 1);
+            RP_ASSERT(n > 0 && (size_t)n < sizeof(sql));
+            st = exec_sql(s, sql, path, err);
+        }
+        if (st == RP_OK)
+            st = exec_sql(s, "COMMIT", path, err);
+        if (st != RP_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return st;
+        }
+        if (v < SQ_MIGRATIONS) {
+            char qpath[256];
+            log_info("store.migrate", "db=%s version=%d", log_quote(qpath, sizeof(qpath), path),
+                     v + 1);
+            v++;
+        }
+    }
+    return RP_OK;
+}
+
+static const struct store_backend SQLITE_BACKEND;
+
+rp_status store_sqlite_open(const char *path, struct store **out, struct rp_error *err)
+{
+    rp_status st = RP_OK;
+    struct sqlite_store *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return rp_error_set(err, RP_E_NOMEM, "%s: out of memory", path);
+    s->base.ops = &SQLITE_BACKEND;
+
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        st = rp_error_set(err, RP_E_STORE, "cannot open %s: %s", path,
+                          s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+
+    /* Nothing is read or written before the file is known to be ours (or
+     * empty), so that a file that is not is left as it was. */
+    char sql[256];
+    int n = snprintf(sql, sizeof(sql), "PRAGMA busy_timeout = %d", RP_STORE_BUSY_TIMEOUT_MS);
+    RP_ASSERT(n > 0 && (size_t)n < sizeof(sql));
+    st = exec_sql(s, sql, path, err);
+    if (st != RP_OK)
+        goto fail;
+
+    int version = 0;
+    st = read_version(s, path, &version, err);
+    if (st != RP_OK)
+        goto fail;
+
+    /* Settings of this connection. foreign_keys stays off: see
+     * docs/internals/store.md. */
+    n = snprintf(sql, sizeof(sql),
+                 "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -%d; "
+                 "PRAGMA foreign_keys = OFF;",
+                 SQ_CACHE_KIB);
+    RP_ASSERT(n > 0 && (size_t)n < sizeof(sql));
+    st = exec_sql(s, sql, path, err);
+    if (st != RP_OK)
+        goto fail;
+
+    /* WAL persists in the file; synchronous is per connection. In WAL mode
+     * FULL syncs the log at every commit: a commit that returned survives a
+     * power loss. */
+    sqlite3_stmt *jm = NULL;
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &jm, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(jm)) == SQLITE_ROW) {
+        const char *mode = col_text(jm, 0);
+        /* an in-memory database (":memory:", tests) cannot be WAL */
+        if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
+            st = rp_error_set(err, RP_E_STORE, "%s: cannot use WAL mode (journal mode is %s)", path,
+                              mode);
+        }
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(jm);
+    if (rc != SQLITE_OK)
+        st = rp_error_set(err, status_of(rc), "%s: setting WAL mode: %s", path,
+                          sqlite3_errmsg(s->db));
+    if (st != RP_OK)
+        goto fail;
+    st = exec_sql(s, "PRAGMA synchronous = FULL", path, err);
+    if (st != RP_OK)
+        goto fail;
+
+    st = migrate(s, path, version, err);
+    if (st != RP_OK)
+        goto fail;
+    *out = &s->base;
+    return RP_OK;
+
+fail:
+    sq_close(&s->base);
+    return st;
+}
+
+static rp_status sq_schema_version(struct store *base, int *out)
+{
+    struct sqlite_store *s = sq(base);
+    int64_t v = 0;
+    rp_status st = count_query(s, ST_SCHEMA_VERSION, NULL, &v, "reading the schema version");
+    if (st == RP_OK)
+        *out = (int)v;
+    return st;
+}
+
+/* --- batches ------------------------------------------------------------------------- */
+
+static rp_status run_simple(struct sqlite_store *s, enum stmt_id id, const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, id, &st);
+    if (ret != RP_OK)
+        return ret;
+    return step_done(s, st, SQLITE_OK, what);
+}
+
+static rp_status sq_begin(struct store *base)
+{
+    return run_simple(sq(base), ST_BEGIN, "begin");
+}
+
+static void sq_rollback(struct store *base)
+{
+    struct sqlite_store *s = sq(base);
+    /* SQLite may have rolled back already (disk full, I/O error) */
+    if (sqlite3_get_autocommit(s->db))
+        return;
+    if (run_simple(s, ST_ROLLBACK, "rollback") != RP_OK)
+        log_error("store.rollback", "error=\"%s\"", s->errmsg);
+}
+
+/* A failed commit rolls back, so that on any failure nothing of the batch is
+ * kept and the handle is ready for the next one. */
+static rp_status sq_commit(struct store *base)
+{
+    struct sqlite_store *s = sq(base);
+    rp_status st = run_simple(s, ST_COMMIT, "commit");
+    if (st != RP_OK && !sqlite3_get_autocommit(s->db)) {
+        char keep[RP_ERROR_MAX];
+        memcpy(keep, s->errmsg, sizeof(keep));
+        sq_rollback(base);
+        memcpy(s->errmsg, keep, sizeof(keep));
+    }
+    return st;
+}
+
+/* --- alerts ----------------------------------------------------------------------------- */
+
+/* Checks an alert's observables before anything is written, so that bad ones
+ * leave the batch as it was. */
+static rp_status observables_check(struct sqlite_store *s, const struct store_alert *a)
+{
+    if (a->observables == NULL)
+        return RP_OK;
+    if (!json_is_array(a->observables))
+        return set_err(s, RP_E_INVALID, "alert %s: observables: not an array", a->id);
+    if (json_array_size(a->observables) > RP_OBSERVABLES_MAX)
+        return set_err(s, RP_E_LIMIT, "alert %s: %zu observables, more than %d", a->id,
+                       json_array_size(a->observables), RP_OBSERVABLES_MAX);
+    size_t i;
+    json_t *o;
+    json_array_foreach(a->observables, i, o)
+    {
+        json_t *role = json_object_get(o, "role");
+        if (!json_is_string(json_object_get(o, "type")) ||
+            !json_is_string(json_object_get(o, "value")) || (role != NULL && !json_is_string(role)))
+            return set_err(s, RP_E_INVALID,
+                           "alert %s: observables[%zu]: needs string type and value (and role)",
+                           a->id, i);
+    }
+    return RP_OK;
+}
+
+static rp_status alert_rows(struct sqlite_store *s, const struct store_alert *a)
+{
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_ALERT_INSERT, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, a->id);
+    bind_text(&b, 2, a->case_id);
+    bind_text(&b, 3, a->fingerprint);
+    bind_text(&b, 4, a->source);
+    bind_text(&b, 5, a->kind);
+    bind_int(&b, 6, a->severity);
+    bind_int(&b, 7, a->event_ms);
+    bind_int(&b, 8, a->received_ms);
+    bind_blob(&b, 9, a->raw, a->raw_len);
+    bind_textn(&b, 10, a->json, a->json_len);
+    ret = step_done(s, st, b.rc, "storing an alert");
+    if (ret == RP_E_EXISTS)
+        return set_err(s, RP_E_EXISTS, "alert %s is stored already", a->id);
+    if (ret != RP_OK)
+        return ret;
+    /* from here on a failure leaves rows behind: never RP_E_EXISTS */
+
+    if (a->observables != NULL) {
+        ret = stmt_get(s, ST_OBSERVABLE_INSERT, &st);
+        if (ret != RP_OK)
+            return ret;
+        size_t i;
+        json_t *o;
+        json_array_foreach(a->observables, i, o)
+        {
+            b = (struct binder){st, SQLITE_OK};
+            const char *role = json_string_value(json_object_get(o, "role"));
+            bind_text(&b, 1, a->id);
+            bind_text(&b, 2, json_string_value(json_object_get(o, "type")));
+            bind_text(&b, 3, json_string_value(json_object_get(o, "value")));
+            bind_text(&b, 4, role != NULL ? role : "");
+            ret = step_done(s, st, b.rc, "storing an observable");
+            if (ret != RP_OK)
+                return ret == RP_E_EXISTS ? RP_E_STORE : ret;
+        }
+    }
+
+    if (a->case_id != NULL && a->case_id[0] != '\0') {
+        ret = stmt_get(s, ST_LINK_INSERT, &st);
+        if (ret != RP_OK)
+            return ret;
+        b = (struct binder){st, SQLITE_OK};
+        bind_text(&b, 1, a->case_id);
+        bind_text(&b, 2, a->id);
+        bind_int(&b, 3, a->received_ms);
+        ret = step_done(s, st, b.rc, "linking an alert to its case");
+    }
+    return ret == RP_E_EXISTS ? RP_E_STORE : ret;
+}
+
+/* Outside a batch the alert gets one of its own, so that its rows are stored
+ * together or not at all. Inside one, a failure before the first row
+ * (RP_E_INVALID, RP_E_LIMIT, RP_E_EXISTS for a known id) writes nothing and the
+ * batch may go on; after it (RP_E_STORE, RP_E_NOMEM) the caller rolls back. */
+static rp_status sq_alert_put(struct store *base, const struct store_alert *a)
+{
+    struct sqlite_store *s = sq(base);
+    rp_status ret = observables_check(s, a);
+    if (ret != RP_OK)
+        return ret;
+    bool own = sqlite3_get_autocommit(s->db) != 0;
+    if (own) {
+        ret = sq_begin(base);
+        if (ret != RP_OK)
+            return ret;
+    }
+    ret = alert_rows(s, a);
+    if (own) {
+        if (ret == RP_OK)
+            ret = sq_commit(base);
+        else
+            sq_rollback(base);
+    }
+    return ret;
+}
+
+static rp_status sq_alert_exists(struct store *base, const char *id, bool *found)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_ALERT_EXISTS, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, id);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        *found = rc == SQLITE_ROW;
+    else
+        ret = db_err(s, rc, "looking up an alert");
+    stmt_done(st);
+    return ret;
+}
+
+/* --- cases ------------------------------------------------------------------------------ */
+
+/* Reads the CASE_COLS of the current row into out. */
+static rp_status case_read(struct sqlite_store *s, sqlite3_stmt *st, struct case_row *out)
+{
+    memset(out, 0, sizeof(*out));
+    static const char *const names[] = {"id", "fingerprint", "title", "kind", "source", "assignee"};
+    char *dst[] = {out->id, out->fingerprint, out->title, out->kind, out->source, out->assignee};
+    size_t cap[] = {sizeof(out->id),   sizeof(out->fingerprint), sizeof(out->title),
+                    sizeof(out->kind), sizeof(out->source),      sizeof(out->assignee)};
+    for (int i = 0; i < 6; i++) {
+        if (!col_copy(st, i, dst[i], cap[i]))
+            return set_err(s, RP_E_STORE, "case %s: stored %s is longer than %zu bytes",
+                           col_text(st, 0), names[i], cap[i] - 1);
+    }
+    if (case_status_parse(col_text(st, 6), &out->status) != RP_OK)
+        return set_err(s, RP_E_STORE, "case %s: unknown status '%s' stored", out->id,
+                       col_text(st, 6));
+    out->severity = sqlite3_column_int(st, 7);
+    out->alert_count = sqlite3_column_int64(st, 8);
+    out->detected_ms = sqlite3_column_int64(st, 9);
+    out->created_ms = sqlite3_column_int64(st, 10);
+    out->updated_ms = sqlite3_column_int64(st, 11);
+    out->first_seen_ms = sqlite3_column_int64(st, 12);
+    out->last_seen_ms = sqlite3_column_int64(st, 13);
+    out->acknowledged_ms = sqlite3_column_int64(st, 14);
+    out->contained_ms = sqlite3_column_int64(st, 15);
+    out->resolved_ms = sqlite3_column_int64(st, 16);
+    out->closed_ms = sqlite3_column_int64(st, 17);
+    return RP_OK;
+}
+
+/* Binds the CASE_COLS of c as ?1 .. ?18. */
+static int case_bind(sqlite3_stmt *st, const struct case_row *c)
+{
+    RP_ASSERT((int)c->status >= 0 && c->status < CASE_STATUS_COUNT);
+    struct binder b = {st, SQLITE_OK};
+    bind_field(&b, 1, c->id, sizeof(c->id));
+    bind_field(&b, 2, c->fingerprint, sizeof(c->fingerprint));
+    bind_field(&b, 3, c->title, sizeof(c->title));
+    bind_field(&b, 4, c->kind, sizeof(c->kind));
+    bind_field(&b, 5, c->source, sizeof(c->source));
+    bind_field(&b, 6, c->assignee, sizeof(c->assignee));
+    bind_text(&b, 7, case_status_name(c->status));
+    bind_int(&b, 8, c->severity);
+    bind_int(&b, 9, c->alert_count);
+    bind_int(&b, 10, c->detected_ms);
+    bind_int(&b, 11, c->created_ms);
+    bind_int(&b, 12, c->updated_ms);
+    bind_int(&b, 13, c->first_seen_ms);
+    bind_int(&b, 14, c->last_seen_ms);
+    bind_int(&b, 15, c->acknowledged_ms);
+    bind_int(&b, 16, c->contained_ms);
+    bind_int(&b, 17, c->resolved_ms);
+    bind_int(&b, 18, c->closed_ms);
+    return b.rc;
+}
+
+/* Case ids are upper-case ULIDs, so that prefix lookups can upper-case theirs. */
+static bool case_id_ok(const char *id)
+{
+    size_t n = strnlen(id, ULID_LEN + 1);
+    if (n != ULID_LEN || !ulid_valid(id, n))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (islower((unsigned char)id[i]))
+            return false;
+    return true;
+}
+
+static rp_status sq_case_find_open(struct store *base, const char *fingerprint, int64_t since_ms,
+                                   struct case_row *out, bool *found)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CASE_FIND_OPEN, &st);
+    if (ret != RP_OK)
+        return ret;
+    *found = false;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, fingerprint);
+    bind_int(&b, 2, since_ms);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW) {
+        ret = case_read(s, st, out);
+        *found = ret == RP_OK;
+    } else if (rc != SQLITE_DONE) {
+        ret = db_err(s, rc, "looking up the open case of a fingerprint");
+    }
+    stmt_done(st);
+    return ret;
+}
+
+/* The case whose id is, or starts with, id_or_prefix (any case, at least 6
+ * characters); NOTFOUND and AMBIGUOUS with a message otherwise. */
+static rp_status case_lookup(struct sqlite_store *s, const char *id_or_prefix, struct case_row *out)
+{
+    size_t n = strnlen(id_or_prefix, ULID_LEN + 1);
+    if (n < 6)
+        return set_err(s, RP_E_NOTFOUND, "case '%.*s': an id prefix needs at least 6 characters",
+                       (int)n, id_or_prefix);
+    if (n > ULID_LEN)
+        return set_err(s, RP_E_NOTFOUND, "no case '%.*s...': longer than an id", ULID_LEN,
+                       id_or_prefix);
+    static const char B32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    char key[ULID_LEN + 1];
+    for (size_t i = 0; i < n; i++) {
+        key[i] = (char)toupper((unsigned char)id_or_prefix[i]);
+        if (strchr(B32, key[i]) == NULL)
+            return set_err(s, RP_E_NOTFOUND, "no case '%s': not an id", id_or_prefix);
+    }
+    key[n] = '\0';
+
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CASE_GET_RANGE, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, key);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_DONE) {
+        ret = set_err(s, RP_E_NOTFOUND, "no case '%s'", id_or_prefix);
+    } else if (rc == SQLITE_ROW) {
+        ret = case_read(s, st, out);
+        if (ret == RP_OK) {
+            rc = sqlite3_step(st);
+            if (rc == SQLITE_ROW)
+                ret = set_err(s, RP_E_AMBIGUOUS, "case '%s': the prefix matches several cases",
+                              id_or_prefix);
+            else if (rc != SQLITE_DONE)
+                ret = db_err(s, rc, "looking up a case");
+        }
+    } else {
+        ret = db_err(s, rc, "looking up a case");
+    }
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_case_get(struct store *base, const char *id_or_prefix, struct case_row *out)
+{
+    return case_lookup(sq(base), id_or_prefix, out);
+}
+
+static rp_status sq_case_insert(struct store *base, const struct case_row *c)
+{
+    struct sqlite_store *s = sq(base);
+    if (!case_id_ok(c->id))
+        return set_err(s, RP_E_INVALID, "case id '%.*s' is not an upper-case ULID", ULID_LEN,
+                       c->id);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CASE_INSERT, &st);
+    if (ret != RP_OK)
+        return ret;
+    ret = step_done(s, st, case_bind(st, c), "storing a case");
+    if (ret == RP_E_EXISTS)
+        set_err(s, RP_E_EXISTS, "case %s exists already", c->id);
+    return ret;
+}
+
+static rp_status sq_case_save(struct store *base, const struct case_row *c)
+{
+    struct sqlite_store *s = sq(base);
+    if (!case_id_ok(c->id))
+        return set_err(s, RP_E_NOTFOUND, "no case '%.*s'", ULID_LEN, c->id);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CASE_SAVE, &st);
+    if (ret != RP_OK)
+        return ret;
+    ret = step_done(s, st, case_bind(st, c), "saving a case");
+    if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+        ret = set_err(s, RP_E_NOTFOUND, "no case %s to save", c->id);
+    return ret;
+}
+
+/* --- timeline ---------------------------------------------------------------------------- */
+
+static rp_status sq_timeline_add(struct store *base, const char *case_id, int64_t ts_ms,
+                                 const char *actor, const char *event, json_t *detail)
+{
+    struct sqlite_store *s = sq(base);
+    if (detail != NULL && !json_is_object(detail))
+        return set_err(s, RP_E_INVALID, "timeline of case %s: detail of '%s' is not an object",
+                       case_id, event);
+    char stackbuf[SQ_DETAIL_STACK];
+    char *text = NULL;
+    size_t len = 0;
+    if (detail != NULL) {
+        len = json_dumpb(detail, stackbuf, sizeof(stackbuf), JSON_COMPACT);
+        if (len == 0)
+            return set_err(s, RP_E_NOMEM, "timeline of case %s: cannot serialise detail", case_id);
+        text = stackbuf;
+        if (len > sizeof(stackbuf)) {
+            text = malloc(len);
+            if (text == NULL)
+                return set_err(s, RP_E_NOMEM, "timeline: out of memory");
+            if (json_dumpb(detail, text, len, JSON_COMPACT) != len) {
+                free(text);
+                return set_err(s, RP_E_NOMEM, "timeline of case %s: cannot serialise detail",
+                               case_id);
+            }
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_TIMELINE_ADD, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_text(&b, 1, case_id);
+        bind_int(&b, 2, ts_ms);
+        bind_text(&b, 3, actor);
+        bind_text(&b, 4, event);
+        bind_textn(&b, 5, text, len);
+        ret = step_done(s, st, b.rc, "adding to a timeline");
+    }
+    if (text != stackbuf)
+        free(text);
+    return ret;
+}
+
+/* --- reading for people ------------------------------------------------------------------ */
+
+static rp_status sq_case_list_json(struct store *base, int status, size_t limit, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    if (status >= CASE_STATUS_COUNT)
+        return set_err(s, RP_E_USAGE, "case list: no status %d", status);
+    if (limit > RP_CASE_LIST_MAX)
+        return set_err(s, RP_E_LIMIT, "case list: at most %d cases at a time, not %zu",
+                       RP_CASE_LIST_MAX, limit);
+    json_t *arr = json_array();
+    if (arr == NULL)
+        return set_err(s, RP_E_NOMEM, "case list: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CASE_LIST, &st);
+    if (ret != RP_OK)
+        goto done;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, status < 0 ? NULL : case_status_name((enum case_status)status));
+    bind_int(&b, 2, (int64_t)limit);
+    int rc = b.rc;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct case_row c;
+        ret = case_read(s, st, &c);
+        if (ret != RP_OK)
+            break;
+        if (json_array_append_new(arr, store_case_row_json(&c)) != 0) {
+            ret = set_err(s, RP_E_NOMEM, "case %s: cannot build its JSON", c.id);
+            break;
+        }
+        rc = SQLITE_OK;
+    }
+    if (ret == RP_OK && rc != SQLITE_DONE)
+        ret = db_err(s, rc, "listing cases");
+    stmt_done(st);
+done:
+    if (ret != RP_OK) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = arr;
+    return RP_OK;
+}
+
+/* The newest RP_CASE_ALERTS_SHOW_MAX normalized alerts of a case, newest first. */
+static rp_status show_alerts(struct sqlite_store *s, const char *case_id, json_t *arr)
+{
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CASE_ALERTS, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, case_id);
+    bind_int(&b, 2, RP_CASE_ALERTS_SHOW_MAX);
+    int rc = b.rc;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 1);
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        json_error_t jerr;
+        json_t *alert = text != NULL ? json_loadb(text, n, 0, &jerr) : NULL;
+        if (alert == NULL) {
+            ret = set_err(s, RP_E_STORE, "alert %s: stored JSON unreadable: %s", col_text(st, 0),
+                          text != NULL ? jerr.text : "missing");
+            break;
+        }
+        if (json_array_append_new(arr, alert) != 0) {
+            ret = set_err(s, RP_E_NOMEM, "case %s: out of memory", case_id);
+            break;
+        }
+        rc = SQLITE_OK;
+    }
+    if (ret == RP_OK && rc != SQLITE_DONE)
+        ret = db_err(s, rc, "reading a case's alerts");
+    stmt_done(st);
+    return ret;
+}
+
+/* The newest RP_TIMELINE_SHOW_MAX entries of a case's timeline, oldest first. */
+static rp_status show_timeline(struct sqlite_store *s, const char *case_id, json_t *arr)
+{
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_TIMELINE_TAIL, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, case_id);
+    bind_int(&b, 2, RP_TIMELINE_SHOW_MAX);
+    int rc = b.rc;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char ts[TIME_RFC3339_LEN];
+        time_format_rfc3339(sqlite3_column_int64(st, 0), ts);
+        json_t *detail = json_null();
+        const char *text = (const char *)sqlite3_column_text(st, 3);
+        if (text != NULL) {
+            json_error_t jerr;
+            detail = json_loadb(text, (size_t)sqlite3_column_bytes(st, 3), 0, &jerr);
+            if (detail == NULL) {
+                ret = set_err(s, RP_E_STORE, "case %s: timeline detail unreadable: %s", case_id,
+                              jerr.text);
+                break;
+            }
+        }
+        json_t *e = json_object();
+        bool ok = put(e, "detail", detail); /* steals detail, also on failure */
+        ok = ok && put(e, "ts", json_string(ts));
+        ok = ok && put(e, "actor", json_string(col_text(st, 1)));
+        ok = ok && put(e, "event", json_string(col_text(st, 2)));
+        if (!ok) {
+            json_decref(e);
+            e = NULL;
+        }
+        if (e == NULL || json_array_append_new(arr, e) != 0) {
+            ret = set_err(s, RP_E_NOMEM, "case %s: cannot build its timeline", case_id);
+            break;
+        }
+        rc = SQLITE_OK;
+    }
+    if (ret == RP_OK && rc != SQLITE_DONE)
+        ret = db_err(s, rc, "reading a case's timeline");
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_case_show_json(struct store *base, const char *id_or_prefix, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    struct case_row c;
+    rp_status ret = case_lookup(s, id_or_prefix, &c);
+    if (ret != RP_OK)
+        return ret;
+    int64_t alerts_total = 0, timeline_total = 0;
+    json_t *alerts = json_array();
+    json_t *timeline = json_array();
+    json_t *row = store_case_row_json(&c);
+    json_t *o = NULL;
+    if (alerts == NULL || timeline == NULL || row == NULL) {
+        ret = set_err(s, RP_E_NOMEM, "case %s: cannot build its JSON", c.id);
+        goto done;
+    }
+    ret = show_alerts(s, c.id, alerts);
+    if (ret == RP_OK)
+        ret = count_query(s, ST_CASE_ALERTS_COUNT, c.id, &alerts_total, "counting alerts");
+    if (ret == RP_OK)
+        ret = show_timeline(s, c.id, timeline);
+    if (ret == RP_OK)
+        ret = count_query(s, ST_TIMELINE_COUNT, c.id, &timeline_total, "counting a timeline");
+    if (ret != RP_OK)
+        goto done;
+    o = json_object();
+    /* put() steals the references, also when it fails */
+    bool ok = put(o, "case", row);
+    ok = put(o, "alerts", alerts) && ok;
+    ok = put(o, "timeline", timeline) && ok;
+    row = alerts = timeline = NULL;
+    ok = ok && put(o, "alerts_total", json_integer(alerts_total));
+    ok = ok && put(o, "timeline_total", json_integer(timeline_total));
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+        ret = set_err(s, RP_E_NOMEM, "case %s: cannot build its JSON", c.id);
+    }
+done:
+    json_decref(row);
+    json_decref(alerts);
+    json_decref(timeline);
+    if (ret == RP_OK)
+        *out = o;
+    return ret;
+}
+
+/* --- dead letters ------------------------------------------------------------------------- */
+
+static rp_status sq_deadletter_add(struct store *base, int64_t ts_ms, const char *channel,
+                                   const char *location, const char *reason, const char *raw,
+                                   size_t raw_len)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_DEADLETTER_ADD, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_int(&b, 1, ts_ms);
+    bind_text(&b, 2, channel);
+    bind_text(&b, 3, location);
+    bind_text(&b, 4, reason);
+    bind_blob(&b, 5, raw, raw_len > RP_DEADLETTER_RAW_MAX ? RP_DEADLETTER_RAW_MAX : raw_len);
+    return step_done(s, st, b.rc, "storing a dead letter");
+}
+
+static rp_status sq_deadletter_count(struct store *base, int64_t *out)
+{
+    return count_query(sq(base), ST_DEADLETTER_COUNT, NULL, out, "counting dead letters");
+}
+
+/* --- tokens ---------------------------------------------------------------------------------- */
+
+static rp_status sq_token_put(struct store *base, const char *name, const char *hash_hex,
+                              const char *role, int64_t created_ms)
+{
+    struct sqlite_store *s = sq(base);
+    /* store_token_find() copies them into buffers of these sizes */
+    if (name[0] == '\0' || strnlen(name, RP_NAME_MAX_BYTES + 1) > RP_NAME_MAX_BYTES)
+        return set_err(s, RP_E_INVALID, "token name: 1 to %u bytes", RP_NAME_MAX_BYTES);
+    if (role[0] == '\0' || strnlen(role, STORE_TOKEN_ROLE_MAX) >= STORE_TOKEN_ROLE_MAX)
+        return set_err(s, RP_E_INVALID, "token role: 1 to %d bytes", STORE_TOKEN_ROLE_MAX - 1);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_TOKEN_PUT, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    bind_text(&b, 2, hash_hex);
+    bind_text(&b, 3, role);
+    bind_int(&b, 4, created_ms);
+    ret = step_done(s, st, b.rc, "storing a token");
+    if (ret == RP_E_EXISTS)
+        set_err(s, RP_E_EXISTS, "a token named '%s' exists already", name);
+    return ret;
+}
+
+/* The hash is of 256 random bits, so the time an index lookup takes tells an
+ * attacker nothing usable about a secret. */
+static rp_status sq_token_find(struct store *base, const char *hash_hex, char *name, char *role)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_TOKEN_FIND, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, hash_hex);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW) {
+        if (!col_copy(st, 0, name, RP_NAME_MAX_BYTES + 1) ||
+            !col_copy(st, 1, role, STORE_TOKEN_ROLE_MAX))
+            ret = set_err(s, RP_E_STORE, "a stored token's name or role is too long");
+    } else if (rc == SQLITE_DONE) {
+        ret = set_err(s, RP_E_NOTFOUND, "no such token");
+    } else {
+        ret = db_err(s, rc, "looking up a token");
+    }
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_token_count(struct store *base, int64_t *out)
+{
+    return count_query(sq(base), ST_TOKEN_COUNT, NULL, out, "counting tokens");
+}
+
+static rp_status sq_token_list_json(struct store *base, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    json_t *arr = json_array();
+    if (arr == NULL)
+        return set_err(s, RP_E_NOMEM, "token list: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_TOKEN_LIST, &st);
+    if (ret != RP_OK)
+        goto done;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char created[TIME_RFC3339_LEN];
+        time_format_rfc3339(sqlite3_column_int64(st, 2), created);
+        json_t *t = json_pack("{s:s, s:s, s:s}", "name", col_text(st, 0), "role", col_text(st, 1),
+                              "created", created);
+        if (t == NULL || json_array_append_new(arr, t) != 0) {
+            ret = set_err(s, RP_E_NOMEM, "token list: out of memory");
+            break;
+        }
+    }
+    if (ret == RP_OK && rc != SQLITE_DONE)
+        ret = db_err(s, rc, "listing tokens");
+    stmt_done(st);
+done:
+    if (ret != RP_OK) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = arr;
+    return RP_OK;
+}
+
+static rp_status sq_token_revoke(struct store *base, const char *name)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_TOKEN_REVOKE, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    ret = step_done(s, st, b.rc, "revoking a token");
+    if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+        ret = set_err(s, RP_E_NOTFOUND, "no token named '%s'", name);
+    return ret;
+}
+
+static const char *sq_errmsg(struct store *base)
+{
+    return sq(base)->errmsg;
+}
+
+static const struct store_backend SQLITE_BACKEND = {
+    .name = "sqlite",
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .alert_put = sq_alert_put,
+    .alert_exists = sq_alert_exists,
+    .case_find_open = sq_case_find_open,
+    .case_get = sq_case_get,
+    .case_insert = sq_case_insert,
+    .case_save = sq_case_save,
+    .timeline_add = sq_timeline_add,
+    .case_list_json = sq_case_list_json,
+    .case_show_json = sq_case_show_json,
+    .deadletter_add = sq_deadletter_add,
+    .deadletter_count = sq_deadletter_count,
+    .token_put = sq_token_put,
+    .token_find = sq_token_find,
+    .token_count = sq_token_count,
+    .token_list_json = sq_token_list_json,
+    .token_revoke = sq_token_revoke,
+    .errmsg = sq_errmsg,
+};

@@ -5,10 +5,11 @@
  * afterwards. Assertions about what is on disk go through a separate, plain
  * SQLite connection, so that they do not trust the code under test.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "core/limits.h"
@@ -74,7 +75,7 @@ static int fx_teardown(void **state)
     do {                                                                                           \
         rp_status st_ = (expr);                                                                    \
         if (st_ != RP_OK)                                                                          \
-            fail_msg("%s: %s (%s)", #expr, rp_status_str(st_), store_errmsg(s));                  \
+            fail_msg("%s: %s (%s)", #expr, rp_status_str(st_), store_errmsg(s));                   \
     } while (0)
 
 static struct store *fx_open(struct fx *f)
@@ -320,12 +321,29 @@ static void t_alert_put(void **state)
     assert_int_equal(raw_int(f->path, "SELECT length(raw) FROM alerts"), 9);
     assert_int_equal(raw_int(f->path, "SELECT severity + event_ms FROM alerts"), 40 + 995);
 
+    /* the same observable twice in one alert is one row */
+    char id3[ULID_LEN + 1];
+    make_id(3000, id3);
+    json_t *dup =
+        json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "type", "ipv4", "value", "192.0.2.7",
+                  "role", "dst", "type", "ipv4", "value", "192.0.2.7", "role", "dst");
+    assert_non_null(dup);
+    struct store_alert a3 = {.id = id3, .json = "{}", .json_len = 2, .observables = dup};
+    OK(s, store_alert_put(s, &a3));
+    json_decref(dup);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alert_observables WHERE value = "
+                                      "'192.0.2.7'"),
+                     1);
+    /* no case: no link */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM case_alerts"), 1);
+
     /* outside a batch an alert is stored whole, on its own */
     char id2[ULID_LEN + 1];
     make_id(2000, id2);
     OK(s, put_alert(s, id2, case_id, 2000));
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alerts"), 2);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alert_observables"), 4);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alerts"), 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alert_observables"), 5);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM case_alerts"), 2);
 }
 
 /* Observables the store refuses: nothing of the alert is written. */
@@ -335,11 +353,10 @@ static void t_alert_bad_observables(void **state)
     struct store *s = fx_open(f);
     json_t *many = json_array();
     for (int i = 0; i <= RP_OBSERVABLES_MAX; i++)
-        assert_int_equal(json_array_append_new(many, json_pack("{s:s, s:o}", "type", "ipv4",
-                                                               "value",
-                                                               json_sprintf("10.0.%d.%d",
-                                                                            i / 256, i % 256))),
-                         0);
+        assert_int_equal(
+            json_array_append_new(many, json_pack("{s:s, s:o}", "type", "ipv4", "value",
+                                                  json_sprintf("10.0.%d.%d", i / 256, i % 256))),
+            0);
     struct {
         const char *name;
         json_t *obs;
@@ -358,8 +375,8 @@ static void t_alert_bad_observables(void **state)
         assert_non_null(cases[i].obs);
         char id[ULID_LEN + 1];
         make_id(1000 + (int64_t)i, id);
-        struct store_alert a = {.id = id, .case_id = "C", .json = "{}", .json_len = 2,
-                                .observables = cases[i].obs};
+        struct store_alert a = {
+            .id = id, .case_id = "C", .json = "{}", .json_len = 2, .observables = cases[i].obs};
         rp_status st = store_alert_put(s, &a);
         if (st != cases[i].want)
             fail_msg("%s: got %s (%s)", cases[i].name, rp_status_str(st), store_errmsg(s));
@@ -529,13 +546,12 @@ static void t_case_insert_save(void **state)
     assert_int_equal(got.severity, 85);
     assert_int_equal(got.alert_count, 1234567890123);
     int64_t want[] = {11, 1000, 12, 13, 14, 15, 16, 17, 18};
-    int64_t have[] = {got.detected_ms,     got.created_ms,   got.updated_ms,
-                      got.first_seen_ms,   got.last_seen_ms, got.acknowledged_ms,
-                      got.contained_ms,    got.resolved_ms,  got.closed_ms};
+    int64_t have[] = {got.detected_ms,   got.created_ms,   got.updated_ms,
+                      got.first_seen_ms, got.last_seen_ms, got.acknowledged_ms,
+                      got.contained_ms,  got.resolved_ms,  got.closed_ms};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         assert_int_equal(have[i], want[i]);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM cases WHERE status = 'contained'"),
-                     1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM cases WHERE status = 'contained'"), 1);
 
     struct case_row missing = c;
     copy(missing.id, sizeof(missing.id), "01BX5ZZKBKACTAV9WEVGEMMVRQ");
@@ -682,12 +698,8 @@ static void t_case_list(void **state)
         size_t limit;
         int want[5]; /* indexes into ids, newest first; -1 ends */
     } cases[] = {
-        {-1, 100, {4, 3, 2, 1, 0}},
-        {-1, 2, {4, 3, -1}},
-        {CASE_NEW, 100, {4, 2, 0, -1}},
-        {CASE_CLOSED, 100, {1, -1}},
-        {CASE_RESOLVED, 100, {-1}},
-        {-1, 0, {-1}},
+        {-1, 100, {4, 3, 2, 1, 0}},  {-1, 2, {4, 3, -1}},        {CASE_NEW, 100, {4, 2, 0, -1}},
+        {CASE_CLOSED, 100, {1, -1}}, {CASE_RESOLVED, 100, {-1}}, {-1, 0, {-1}},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_t *list = NULL;
@@ -714,8 +726,8 @@ static void t_row_json(void **state)
         int severity;
         const char *label;
     } cases[] = {
-        {0, "info"},    {19, "info"},  {20, "low"},   {39, "low"},       {40, "medium"},
-        {59, "medium"}, {60, "high"},  {79, "high"},  {80, "critical"},  {100, "critical"},
+        {0, "info"},    {19, "info"}, {20, "low"},  {39, "low"},      {40, "medium"},
+        {59, "medium"}, {60, "high"}, {79, "high"}, {80, "critical"}, {100, "critical"},
     };
     struct case_row c;
     make_case(&c, "01BX5ZZKBKACTAV9WEVGEMMVRZ", "fp", CASE_FALSE_POSITIVE, 1000);
@@ -731,10 +743,10 @@ static void t_row_json(void **state)
     }
     json_t *o = store_case_row_json(&c);
     static const char *const keys[] = {
-        "id",         "title",     "kind",         "source",    "fingerprint", "status",
-        "severity",   "severity_label", "assignee", "alert_count", "detected",  "created",
-        "updated",    "first_seen", "last_seen",   "acknowledged", "contained", "resolved",
-        "closed",
+        "id",           "title",     "kind",           "source",     "fingerprint",
+        "status",       "severity",  "severity_label", "assignee",   "alert_count",
+        "detected",     "created",   "updated",        "first_seen", "last_seen",
+        "acknowledged", "contained", "resolved",       "closed",
     };
     assert_int_equal(json_object_size(o), sizeof(keys) / sizeof(keys[0]));
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -846,8 +858,8 @@ static void t_rollback(void **state)
     store_rollback(s);
     store_rollback(s); /* nothing open: harmless */
 
-    static const char *const tables[] = {"alerts", "alert_observables", "case_alerts", "cases",
-                                         "timeline", "deadletters", "tokens"};
+    static const char *const tables[] = {"alerts",   "alert_observables", "case_alerts", "cases",
+                                         "timeline", "deadletters",       "tokens"};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         char sql[64];
         int n = snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);

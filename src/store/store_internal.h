@@ -1,0 +1,75 @@
+/*
+ * store_internal.h: what the store's backends share with store.c, and nothing
+ * else includes.
+ *
+ * A backend is a table of functions (struct store_backend), one per operation of
+ * store.h that takes a handle, and an open function. Each backend's handle
+ * starts with a struct store whose ops point at its table, so that store.c can
+ * dispatch on any handle without knowing the backend, and the backend can cast
+ * the handle back to its own type. The entries have the contracts of the
+ * store.h functions of the same name; store.c has already checked that the
+ * handle and the pointers the contract requires are not NULL.
+ */
+#ifndef RP_STORE_STORE_INTERNAL_H
+#define RP_STORE_STORE_INTERNAL_H
+
+#include "store/store.h"
+
+struct store_backend {
+    const char *name; /* "sqlite", for messages */
+
+    void (*close)(struct store *s);
+    rp_status (*schema_version)(struct store *s, int *out);
+
+    rp_status (*begin)(struct store *s);
+    rp_status (*commit)(struct store *s);
+    void (*rollback)(struct store *s);
+
+    rp_status (*alert_put)(struct store *s, const struct store_alert *a);
+    rp_status (*alert_exists)(struct store *s, const char *id, bool *found);
+
+    rp_status (*case_find_open)(struct store *s, const char *fingerprint, int64_t since_ms,
+                                struct case_row *out, bool *found);
+    rp_status (*case_get)(struct store *s, const char *id_or_prefix, struct case_row *out);
+    rp_status (*case_insert)(struct store *s, const struct case_row *c);
+    rp_status (*case_save)(struct store *s, const struct case_row *c);
+
+    rp_status (*timeline_add)(struct store *s, const char *case_id, int64_t ts_ms,
+                              const char *actor, const char *event, json_t *detail);
+
+    rp_status (*case_list_json)(struct store *s, int status, size_t limit, json_t **out);
+    rp_status (*case_show_json)(struct store *s, const char *id_or_prefix, json_t **out);
+
+    rp_status (*deadletter_add)(struct store *s, int64_t ts_ms, const char *channel,
+                                const char *location, const char *reason, const char *raw,
+                                size_t raw_len);
+    rp_status (*deadletter_count)(struct store *s, int64_t *out);
+
+    rp_status (*token_put)(struct store *s, const char *name, const char *hash_hex,
+                           const char *role, int64_t created_ms);
+    rp_status (*token_find)(struct store *s, const char *hash_hex, char *name, char *role);
+    rp_status (*token_count)(struct store *s, int64_t *out);
+    rp_status (*token_list_json)(struct store *s, json_t **out);
+    rp_status (*token_revoke)(struct store *s, const char *name);
+
+    const char *(*errmsg)(struct store *s);
+};
+
+/* The first member of every backend's handle. */
+struct store {
+    const struct store_backend *ops;
+};
+
+/* Size of the role buffer store_token_find() fills (see store.h). */
+#define STORE_TOKEN_ROLE_MAX 32
+
+/* --- the SQLite backend (store/sqlite.c) --------------------------------------------- */
+
+/* Opens path as store_open() does. */
+rp_status store_sqlite_open(const char *path, struct store **out,
+                            struct rp_error *err) RP_MUST_CHECK;
+
+/* The number of SQLite migrations this binary knows. */
+int store_sqlite_schema_latest(void);
+
+#endif
