@@ -133,6 +133,10 @@ rp_status time_parse_rfc3339(const char *s, size_t n, int64_t *ms, struct rp_err
         return rp_error_set(err, RP_E_INVALID, "trailing characters after date-time");
     int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - (int64_t)offset_min * 60;
+    /* an offset can move a time across the range's ends; keep what can be
+     * formatted back (1970-01-01 to 9999-12-31 UTC) */
+    if (secs < 0 || secs > 253402300799LL)
+        return rp_error_set(err, RP_E_INVALID, "date-time out of range (1970-9999 UTC)");
     *ms = secs * 1000 + frac;
     return RP_OK;
 }

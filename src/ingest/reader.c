@@ -117,7 +117,7 @@ static enum scan scan_value(struct reader *r, bool eof, struct scan_out *o)
     char c = d[start];
     if (c != '{' && c != '[' && c != '"') {
         /* a bare scalar: up to the next delimiter; rejected later by the parser */
-        if (r->ndjson) /* a line of garbage is one bad record, not several */
+        if (r->mode == MODE_SEQ) /* a line of garbage is one bad record, not several */
             while (i < limit && d[i] != '\n')
                 i++;
         else
@@ -137,6 +137,12 @@ static enum scan scan_value(struct reader *r, bool eof, struct scan_out *o)
     for (; i < limit; i++) {
         char ch = d[i];
         if (in_str) {
+            if (ch == '\n' && r->mode != MODE_ARRAY) {
+                /* JSON strings cannot hold a raw newline (not even escaped): outside
+                 * an array the line is the record */
+                o->end = i;
+                return SCAN_LINE_BROKEN;
+            }
             if (esc)
                 esc = false;
             else if (ch == '\\')
@@ -148,13 +154,7 @@ static enum scan scan_value(struct reader *r, bool eof, struct scan_out *o)
                     return SCAN_COMPLETE;
                 }
             } else if (ch == '\n') {
-                /* JSON strings cannot hold a raw newline: in an array the string
-                 * still ends at its quote, elsewhere the line is the record */
-                if (r->mode != MODE_ARRAY) {
-                    o->end = i;
-                    return SCAN_LINE_BROKEN;
-                }
-                o->newlines++;
+                o->newlines++; /* in an array the string still ends at its quote */
             }
             continue;
         }

@@ -43,30 +43,40 @@ static const struct {
     {"[at]", "@"},      {"[:]", ":"},     {"[/]", "/"},
 };
 
+/* After each byte appended, the tail of the output is checked against the
+ * defangs and reduced while one matches, so nested defangs ("[[.]]") resolve in
+ * one linear pass and the result holds no defang: refanging is idempotent. */
+static rp_status reduce_tail(struct buf *out)
+{
+    bool again = true;
+    while (again) {
+        again = false;
+        for (size_t k = 0; k < sizeof(DEFANGS) / sizeof(DEFANGS[0]); k++) {
+            size_t fl = strlen(DEFANGS[k].from);
+            if (fl > out->len || strncasecmp(out->data + out->len - fl, DEFANGS[k].from, fl) != 0)
+                continue;
+            out->len -= fl;
+            out->data[out->len] = '\0';
+            rp_status st = buf_puts(out, DEFANGS[k].to);
+            if (st != RP_OK)
+                return st;
+            again = true;
+            break;
+        }
+    }
+    return RP_OK;
+}
+
 rp_status observable_refang(const char *s, size_t n, struct buf *out)
 {
     buf_reset(out);
-    size_t i = 0;
-    while (i < n) {
-        size_t k;
-        for (k = 0; k < sizeof(DEFANGS) / sizeof(DEFANGS[0]); k++) {
-            size_t fl = strlen(DEFANGS[k].from);
-            if (fl <= n - i && strncasecmp(s + i, DEFANGS[k].from, fl) == 0)
-                break;
-        }
-        rp_status st;
-        if (k < sizeof(DEFANGS) / sizeof(DEFANGS[0])) {
-            st = buf_puts(out, DEFANGS[k].to);
-            i += strlen(DEFANGS[k].from);
-        } else {
-            st = buf_append(out, s + i, 1);
-            i++;
-        }
-        if (st != RP_OK)
-            return st;
+    rp_status st = buf_append(out, "", 0); /* data is a valid string even when n is 0 */
+    for (size_t i = 0; st == RP_OK && i < n; i++) {
+        st = buf_append(out, s + i, 1);
+        if (st == RP_OK)
+            st = reduce_tail(out);
     }
-    /* make sure data is a valid (possibly empty) string */
-    return buf_append(out, "", 0);
+    return st;
 }
 
 rp_status observable_ip(const char *s, size_t n, struct buf *out, bool *is_v6, struct rp_error *err)
@@ -251,7 +261,7 @@ rp_status observable_canonical(enum obs_type t, const char *value, size_t n, str
         }
         if (st != RP_OK)
             return st;
-        if (out->len > 1 && out->data[out->len - 1] == '.')
+        while (out->len > 1 && out->data[out->len - 1] == '.')
             out->data[--out->len] = '\0';
         lower(out->data, out->len);
         if (t == OBS_DOMAIN)

@@ -77,6 +77,7 @@ int main(int argc, char **argv)
             paths[np++] = strdup(argv[i]);
         }
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* a crash must not lose the lines before it */
     qsort(paths, (size_t)np, sizeof(paths[0]), cmp);
     printf("1..%d\n", np);
     int failed = 0;

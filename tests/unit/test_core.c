@@ -92,6 +92,9 @@ static const struct {
     {"1969-12-31T23:59:59Z", 0, 0},
     {"", 0, 0},
     {"yesterday", 0, 0},
+    {"1970-01-01T00:00:00+02:00", 0, 0}, /* before the epoch once the offset applies */
+    {"9999-12-31T23:59:59-01:00", 0, 0}, /* in year 10000 once the offset applies */
+    {"9999-12-31T23:59:59+01:00", 1, 253402297199000LL},
 };
 
 static void t_time_parse(void **state)
