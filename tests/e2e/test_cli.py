@@ -95,10 +95,11 @@ def count(t, table):
 
 
 def stderr_line(r, *needles, number=None):
-    """The stderr line holding every needle (and the number as a whole word)."""
+    """The stderr line holding every needle (and "record N" or "line N"; a bare
+    number could match the random part of the temporary directory's name)."""
     for line in r.stderr.splitlines():
         if all(n in line for n in needles) and (
-                number is None or re.search(rf"(?<![0-9]){number}(?![0-9])", line)):
+                number is None or re.search(rf"\b(record|line) {number}(?![0-9])", line)):
             return line
     fail(f"no stderr line with {needles!r}" + (f" and {number}" if number else "") +
          f"; stderr was {tap.shorten(r.stderr)!r}")
