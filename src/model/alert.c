@@ -119,11 +119,20 @@ static const struct field DST[] = {
     {"port", F_INT, false, NULL, 0, 65535},
     END,
 };
-static const struct field PROCESS[] = {
+static const struct field PARENT[] = {
     {"name", F_NAME, false, NULL, 0, 0},
     {"cmdline", F_TEXT, false, NULL, 0, 0},
     {"pid", F_INT, false, NULL, 0, 4294967295LL},
+    END,
+};
+static const struct field PROCESS[] = {
+    {"name", F_NAME, false, NULL, 0, 0},
+    {"path", F_TEXT, false, NULL, 0, 0},
+    {"cmdline", F_TEXT, false, NULL, 0, 0},
+    {"pid", F_INT, false, NULL, 0, 4294967295LL},
+    {"md5", F_MD5, false, NULL, 0, 0},
     {"sha256", F_SHA256, false, NULL, 0, 0},
+    {"parent", F_OBJECT, false, PARENT, 0, 0},
     END,
 };
 static const struct field FILE_[] = {
@@ -137,9 +146,17 @@ static const struct field FILE_[] = {
 };
 static const struct field ATTACHMENT[] = {
     {"name", F_NAME, false, NULL, 0, 0},
-    {"type", F_NAME, false, NULL, 0, 0},
+    {"type", F_NAME, false, NULL, 0, 0}, /* as declared by the mail */
+    {"sniffed_type", F_NAME, false, NULL, 0, 0},
     {"size", F_INT, false, NULL, 0, (1LL << 53)},
+    {"md5", F_MD5, false, NULL, 0, 0},
+    {"sha1", F_SHA1, false, NULL, 0, 0},
     {"sha256", F_SHA256, false, NULL, 0, 0},
+    END,
+};
+static const struct field LINK[] = {
+    {"url", F_URL, false, NULL, 0, 0},
+    {"text", F_TEXT, false, NULL, 0, 0},
     END,
 };
 static const struct field EMAIL_AUTH[] = {
@@ -152,10 +169,15 @@ static const struct field EMAIL[] = {
     {"message_id", F_NAME, false, NULL, 0, 0},
     {"from", F_MAILBOX, false, NULL, 0, 0},
     {"reply_to", F_MAILBOX, false, NULL, 0, 0},
+    {"return_path", F_MAILBOX, false, NULL, 0, 0},
     {"to", F_MAILBOX, true, NULL, 0, 0},
     {"subject", F_TEXT, false, NULL, 0, 0},
     {"date", F_NAME, false, NULL, 0, 0},
+    {"received", F_TEXT, true, NULL, 0, 0},
+    {"body_text", F_TEXT, false, NULL, 0, 0},
+    {"body_html", F_TEXT, false, NULL, 0, 0},
     {"urls", F_URL, true, NULL, 0, 0},
+    {"links", F_OBJECT, true, LINK, 0, 0},
     {"attachments", F_OBJECT, true, ATTACHMENT, 0, 0},
     {"headers", F_ANYOBJ, false, NULL, 0, 0},
     {"auth", F_OBJECT, false, EMAIL_AUTH, 0, 0},
@@ -164,8 +186,14 @@ static const struct field EMAIL[] = {
 static const struct field AUTH[] = {
     {"result", F_NAME, false, NULL, 0, 0},
     {"method", F_NAME, false, NULL, 0, 0},
+    {"reason", F_TEXT, false, NULL, 0, 0},
     {"count", F_INT, false, NULL, 0, (1LL << 53)},
     {"window_s", F_INT, false, NULL, 0, (1LL << 53)},
+    END,
+};
+static const struct field REPORTER[] = {
+    {"name", F_NAME, false, NULL, 0, 0},
+    {"email", F_EMAIL, false, NULL, 0, 0},
     END,
 };
 
@@ -184,6 +212,7 @@ static const struct field TOP[] = {
     {"file", F_OBJECT, false, FILE_, 0, 0},
     {"email", F_OBJECT, false, EMAIL, 0, 0},
     {"auth", F_OBJECT, false, AUTH, 0, 0},
+    {"reporter", F_OBJECT, false, REPORTER, 0, 0},
     {"tags", F_NAME, true, NULL, 0, 0},
     {"extra", F_ANYOBJ, false, NULL, 0, 0},
     {"raw", F_ANY, false, NULL, 0, 0},
@@ -584,6 +613,7 @@ static rp_status derive_all(struct ctx *c, json_t *alert, json_t *list)
     D(derive(c, list, alert, "user.email", "email", "user"));
     D(derive_ip(c, list, alert, "src.ip", "src"));
     D(derive_ip(c, list, alert, "dst.ip", "dst"));
+    D(derive(c, list, alert, "process.md5", "md5", "process"));
     D(derive(c, list, alert, "process.sha256", "sha256", "process"));
     D(derive(c, list, alert, "file.name", "filename", "file"));
     D(derive(c, list, alert, "file.md5", "md5", "file"));
@@ -591,13 +621,18 @@ static rp_status derive_all(struct ctx *c, json_t *alert, json_t *list)
     D(derive(c, list, alert, "file.sha256", "sha256", "file"));
     D(derive_mailbox(c, list, path_get(alert, "email.from"), "sender"));
     D(derive_mailbox(c, list, path_get(alert, "email.reply_to"), "reply_to"));
+    D(derive_mailbox(c, list, path_get(alert, "email.return_path"), "return_path"));
     size_t i;
     json_t *e;
     json_array_foreach(path_get(alert, "email.urls"), i, e)
         D(obs_add(c, list, "url", json_string_value(e), "link"));
+    json_array_foreach(path_get(alert, "email.links"), i, e)
+        D(derive(c, list, e, "url", "url", "link"));
     json_array_foreach(path_get(alert, "email.attachments"), i, e)
     {
         D(derive(c, list, e, "name", "filename", "attachment"));
+        D(derive(c, list, e, "md5", "md5", "attachment"));
+        D(derive(c, list, e, "sha1", "sha1", "attachment"));
         D(derive(c, list, e, "sha256", "sha256", "attachment"));
     }
 #undef D
