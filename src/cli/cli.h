@@ -22,6 +22,8 @@ int cli_case(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_help(int argc, char **argv);
+int cli_parse(int argc, char **argv);
+int cli_extract(int argc, char **argv);
 
 /* Prints the help of one command (or the overview when name is NULL) to f.
  * Returns false when there is no such command. */

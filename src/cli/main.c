@@ -41,8 +41,8 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } COMMANDS[] = {
-    {"ingest", cli_ingest}, {"case", cli_case}, {"serve", cli_serve},
-    {"token", cli_token},   {"help", cli_help},
+    {"ingest", cli_ingest}, {"case", cli_case},   {"serve", cli_serve},     {"token", cli_token},
+    {"help", cli_help},     {"parse", cli_parse}, {"extract", cli_extract},
 };
 
 int main(int argc, char **argv)
