@@ -1,1 +1,1399 @@
-/* placeholder: being written */
+/*
+ * server.c: the daemon's HTTP API on libmicrohttpd, and its writer loop on libuv.
+ *
+ * Two kinds of threads (docs/internals/daemon.md has the why):
+ *   - libmicrohttpd's pool (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
+ *     a few threads): route, check the token, and for POST /api/v1/alerts read
+ *     the body (bounded), parse and normalize it into an ingest batch, push it on
+ *     the ingest queue and suspend the connection. GETs read the store through a
+ *     per-thread handle opened on first use and closed when the thread ends.
+ *   - the thread in server_run(): a libuv loop that owns the write handle. A
+ *     uv_async_t wakes it when the queue gets work; it pops up to
+ *     RP_COMMIT_GROUP_MAX records worth of batches, commits them in ONE
+ *     transaction (ingest_commit), stores each request's outcome and resumes its
+ *     connection, whose thread then sends 202/400/503. Nothing is answered
+ *     before its data is committed, so an acknowledged alert survives kill -9.
+ *
+ * Ownership: a struct request is made at a request's first callback and freed
+ * in the completion callback. While it sits in the queue or is being committed
+ * its connection is suspended, which libmicrohttpd never closes, so the writer
+ * can use it; the writer touches it no more once it has resumed it.
+ *
+ * Failure: bad input gets a 4xx with {"error": ...} and a warn line; a full
+ * queue, too many bodies in flight or a failed commit get 503 + Retry-After;
+ * nothing ends the daemon but a signal.
+ */
+#include "api/server.h"
+
+#include "api/auth.h"
+#include "core/buf.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "ingest/pipeline.h"
+#include "ingest/queue.h"
+#include "model/case.h"
+#include "store/store.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <malloc.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+/* Cases listed when the request gives no limit. */
+#define API_CASE_LIST_DEFAULT 100
+
+/* How often the loop checks whether a graceful stop can finish. */
+#define STOP_TICK_MS 10
+
+/* Memory given back to the system when ingest has gone quiet: after this many
+ * bytes of batches have passed, and the queue has then stayed empty for
+ * TRIM_IDLE_MS, malloc_trim() returns the freed heap (glibc keeps it
+ * otherwise: a burst of large batches would leave hundreds of MB resident).
+ * Allocations of at least TRIM_MMAP_MIN bytes (request bodies) are mapped on
+ * their own so that freeing them always returns them. */
+#define TRIM_AFTER_BYTES (16u * 1024u * 1024u)
+#define TRIM_IDLE_MS     1000
+#define TRIM_MMAP_MIN    (1024 * 1024)
+
+/* Answer flags. */
+#define ANS_RETRY         1u /* Retry-After: RP_RETRY_AFTER_S */
+#define ANS_CLOSE         2u /* Connection: close */
+#define ANS_BEARER        4u /* WWW-Authenticate: Bearer */
+#define ANS_BEARER_BADTOK 8u /* ... with error="invalid_token" */
+
+enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_ALERTS, ROUTE_CASES, ROUTE_CASE };
+
+enum req_state {
+    REQ_NEW,      /* headers seen, nothing decided */
+    REQ_BODY,     /* receiving an ingest body */
+    REQ_QUEUED,   /* suspended: in the queue or being committed */
+    REQ_ANSWERED, /* a response is queued */
+};
+
+enum stop_phase { STOP_NONE, STOP_GRACE, STOP_FLUSH };
+
+struct request {
+    struct ingest_queue_item item; /* batch, records, bytes; the queue's link */
+    struct server *srv;
+    struct MHD_Connection *conn;
+    enum req_state state;
+    enum route route;
+    unsigned status; /* answered status, for the log line; 0 if none */
+    int64_t start_ms;
+    struct auth_identity who;
+    char method[8];
+    char path[96];
+    char why[256]; /* the problem, for the log line */
+    char source[RP_TOKEN_NAME_MAX + 1];
+    char case_id[ULID_LEN + 2];
+    bool get, post;
+    struct buf body;
+    size_t reserved;     /* bytes of srv->body_bytes held by this request */
+    rp_status commit_st; /* set by the writer (or on refusal) before resuming */
+    struct rp_error commit_err;
+};
+
+struct server {
+    const struct config *config;
+    char *db_path;
+    struct server_addr addr;
+    unsigned threads;
+    int64_t tokens_at_start;
+    int listen_fd; /* ours until MHD starts; after quiesce, ours to close */
+    int quiesced_fd;
+    struct MHD_Daemon *mhd;
+    struct store *store; /* the writer's handle */
+    struct auth *auth;
+    struct ingest_queue *queue;
+    struct ingest_batch **group; /* RP_COMMIT_GROUP_MAX, the writer's scratch */
+    pthread_key_t tls;           /* per-HTTP-thread read handle */
+    bool tls_made;
+    uv_loop_t loop;
+    bool loop_made;
+    uv_async_t wake;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t stop_timer;
+    uv_timer_t trim_timer;
+    size_t untrimmed; /* batch bytes passed since the last trim (writer) */
+    bool handles_made;
+    atomic_bool stopping;
+    atomic_size_t inflight;   /* requests begun and not completed */
+    atomic_size_t body_bytes; /* body bytes reserved, <= RP_HTTP_BODIES_BYTES_MAX */
+    enum stop_phase phase;
+    bool hurry; /* a second signal: no more waiting */
+    int64_t grace_deadline;
+    int64_t flush_deadline;
+    /* counters of the writer thread */
+    uint64_t groups, batches, accepted, rejected, failed;
+};
+
+static struct request *request_of(struct ingest_queue_item *it)
+{
+    return (struct request *)(void *)((char *)it - offsetof(struct request, item));
+}
+
+/* --- listen addresses ------------------------------------------------------------ */
+
+rp_status server_listen_parse(const char *s, struct server_addr *out, struct rp_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *port_s;
+    size_t hl;
+    bool v6 = false;
+    if (s == NULL || s[0] == '\0')
+        return rp_error_set(err, RP_E_USAGE, "empty listen address (expected HOST:PORT)");
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':')
+            return rp_error_set(err, RP_E_USAGE,
+                                "listen address %s: expected [IPv6]:PORT such as [::1]:8080", s);
+        hl = (size_t)(end - s - 1);
+        port_s = end + 2;
+        if (hl == 0 || hl >= sizeof(host))
+            return rp_error_set(err, RP_E_USAGE, "listen address %s: bad IPv6 address", s);
+        memcpy(host, s + 1, hl);
+        v6 = true;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (colon == NULL)
+            return rp_error_set(err, RP_E_USAGE,
+                                "listen address %s: expected HOST:PORT such as 127.0.0.1:8080", s);
+        hl = (size_t)(colon - s);
+        if (memchr(s, ':', hl) != NULL)
+            return rp_error_set(err, RP_E_USAGE,
+                                "listen address %s: put an IPv6 address in brackets ([::1]:8080)",
+                                s);
+        if (hl == 0 || hl >= sizeof(host))
+            return rp_error_set(err, RP_E_USAGE, "listen address %s: missing or bad host", s);
+        memcpy(host, s, hl);
+        port_s = colon + 1;
+    }
+    host[hl] = '\0';
+
+    unsigned long port = 0;
+    size_t pl = strlen(port_s);
+    if (pl == 0 || pl > 5 || strspn(port_s, "0123456789") != pl)
+        return rp_error_set(err, RP_E_USAGE, "listen address %s: the port must be 0-65535", s);
+    port = strtoul(port_s, NULL, 10);
+    if (port > 65535)
+        return rp_error_set(err, RP_E_USAGE, "listen address %s: the port must be 0-65535", s);
+
+    if (v6) {
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&out->ss;
+        sa->sin6_family = AF_INET6;
+        sa->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &sa->sin6_addr) != 1)
+            return rp_error_set(err, RP_E_USAGE, "listen address %s: %s is not an IPv6 address", s,
+                                host);
+        out->len = sizeof(*sa);
+        char txt[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &sa->sin6_addr, txt, sizeof(txt));
+        snprintf(out->text, sizeof(out->text), "[%s]:%lu", txt, port);
+    } else {
+        struct sockaddr_in *sa = (struct sockaddr_in *)&out->ss;
+        sa->sin_family = AF_INET;
+        sa->sin_port = htons((uint16_t)port);
+        const char *h = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+        if (inet_pton(AF_INET, h, &sa->sin_addr) != 1)
+            return rp_error_set(err, RP_E_USAGE,
+                                "listen address %s: %s is not an IPv4 address (host names are "
+                                "not resolved)",
+                                s, host);
+        out->len = sizeof(*sa);
+        char txt[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &sa->sin_addr, txt, sizeof(txt));
+        snprintf(out->text, sizeof(out->text), "%s:%lu", txt, port);
+    }
+    return RP_OK;
+}
+
+bool server_addr_is_loopback(const struct server_addr *a)
+{
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sa = (const struct sockaddr_in *)&a->ss;
+        return (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sa = (const struct sockaddr_in6 *)&a->ss;
+        if (IN6_IS_ADDR_LOOPBACK(&sa->sin6_addr))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr) && sa->sin6_addr.s6_addr[12] == 127;
+    }
+    return false;
+}
+
+/* --- small helpers ------------------------------------------------------------- */
+
+/* Copies at most cap-1 bytes of s, printable ASCII only ('?' for the rest), so
+ * that outside text can go into a message or a log line. */
+static void safe_text(char *dst, size_t cap, const char *s)
+{
+    size_t o = 0;
+    for (; s != NULL && *s != '\0' && o + 1 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        dst[o++] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c : '?';
+    }
+    if (cap > 0)
+        dst[o] = '\0';
+}
+
+/* Copies src into dst (cap bytes), cut to fit, always NUL-terminated. */
+static void str_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static bool body_reserve(struct server *srv, size_t n)
+{
+    size_t cur = atomic_load(&srv->body_bytes);
+    do {
+        if (n > RP_HTTP_BODIES_BYTES_MAX - cur)
+            return false;
+    } while (!atomic_compare_exchange_weak(&srv->body_bytes, &cur, cur + n));
+    return true;
+}
+
+static void body_release(struct request *r)
+{
+    if (r->reserved > 0)
+        atomic_fetch_sub(&r->srv->body_bytes, r->reserved);
+    r->reserved = 0;
+    buf_fini(&r->body);
+}
+
+static void tls_store_close(void *p)
+{
+    store_close(p);
+}
+
+/* The calling HTTP thread's read handle, opened on first use. */
+static struct store *thread_store(struct server *srv, struct rp_error *err)
+{
+    struct store *s = pthread_getspecific(srv->tls);
+    if (s != NULL)
+        return s;
+    if (store_open(srv->db_path, &s, err) != RP_OK)
+        return NULL;
+    if (pthread_setspecific(srv->tls, s) != 0) {
+        store_close(s);
+        rp_error_set(err, RP_E_NOMEM, "cannot keep a per-thread store handle");
+        return NULL;
+    }
+    return s;
+}
+
+/* --- answers ------------------------------------------------------------------ */
+
+static const char fallback_body[] = "{\"error\":\"out of memory\"}";
+
+/* Queues j (stolen; NULL answers 500) as the response with code. */
+static enum MHD_Result send_json(struct request *r, unsigned code, json_t *j, unsigned flags,
+                                 const char *allow)
+{
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    struct MHD_Response *resp;
+    if (text != NULL) {
+        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    } else {
+        code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        resp = MHD_create_response_from_buffer(sizeof(fallback_body) - 1, (void *)fallback_body,
+                                               MHD_RESPMEM_PERSISTENT);
+    }
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (flags & ANS_RETRY) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", RP_RETRY_AFTER_S);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (flags & ANS_BEARER_BADTOK)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"riposte\", error=\"invalid_token\"");
+    else if (flags & ANS_BEARER)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"riposte\"");
+    if (allow != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if ((flags & ANS_CLOSE) || atomic_load(&r->srv->stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(r->conn, code, resp);
+    MHD_destroy_response(resp);
+    r->status = code;
+    r->state = REQ_ANSWERED;
+    return ret;
+}
+
+/* Answers {"error": message} with code; the message is also the log's why. */
+static enum MHD_Result send_error(struct request *r, unsigned code, unsigned flags,
+                                  const char *allow, const char *fmt, ...) RP_PRINTF(5, 6);
+
+static enum MHD_Result send_error(struct request *r, unsigned code, unsigned flags,
+                                  const char *allow, const char *fmt, ...)
+{
+    char msg[RP_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    str_copy(r->why, sizeof(r->why), msg);
+    json_t *j = json_pack("{s:s}", "error", msg);
+    if (j == NULL) /* not UTF-8: say what kind of error without the details */
+        j = json_pack("{s:s}", "error", "request refused");
+    return send_json(r, code, j, flags, allow);
+}
+
+/* --- routes -------------------------------------------------------------------- */
+
+static enum route route_of(const char *url, const char **id)
+{
+    static const char case_prefix[] = "/api/v1/cases/";
+    *id = NULL;
+    if (strcmp(url, "/healthz") == 0)
+        return ROUTE_HEALTH;
+    if (strcmp(url, "/api/v1/alerts") == 0)
+        return ROUTE_ALERTS;
+    if (strcmp(url, "/api/v1/cases") == 0)
+        return ROUTE_CASES;
+    if (strncmp(url, case_prefix, sizeof(case_prefix) - 1) == 0) {
+        const char *rest = url + sizeof(case_prefix) - 1;
+        if (rest[0] != '\0' && strchr(rest, '/') == NULL) {
+            *id = rest;
+            return ROUTE_CASE;
+        }
+    }
+    return ROUTE_NONE;
+}
+
+struct args_check {
+    const char *const *allowed;
+    const char *bad;
+};
+
+static enum MHD_Result arg_check(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct args_check *c = cls;
+    for (const char *const *a = c->allowed; *a != NULL; a++) {
+        if (strcmp(*a, key) == 0)
+            return MHD_YES;
+    }
+    c->bad = key;
+    return MHD_NO;
+}
+
+/* Answers 400 (and returns false) when the query has a parameter not in allowed:
+ * a typo must not fall back silently to a default. */
+static bool args_known(struct request *r, const char *const *allowed, enum MHD_Result *ret)
+{
+    struct args_check c = {.allowed = allowed, .bad = NULL};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_check, &c);
+    if (c.bad == NULL)
+        return true;
+    char name[64];
+    safe_text(name, sizeof(name), c.bad);
+    *ret = send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "unknown query parameter %s", name);
+    return false;
+}
+
+/* Checks the token and that its role may do act; answers 401/403/503 and
+ * returns false otherwise. */
+static bool authorize(struct request *r, enum auth_action act, enum MHD_Result *ret)
+{
+    struct server *srv = r->srv;
+    struct rp_error err = {{0}};
+    struct store *s = thread_store(srv, &err);
+    if (s == NULL) {
+        log_error("http.store", "error=%s", err.msg);
+        *ret = send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
+                          "the store cannot be opened");
+        return false;
+    }
+    const char *h =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    rp_status st;
+    const char *tok;
+    size_t n;
+    if (h == NULL)
+        st = rp_error_set(&err, RP_E_DENIED,
+                          "an API token is required: Authorization: Bearer <token>");
+    else if (!auth_bearer(h, &tok, &n))
+        st = rp_error_set(&err, RP_E_DENIED, "the Authorization header must be: Bearer <token>");
+    else
+        st = auth_verify(srv->auth, s, tok, n, &r->who, &err);
+    if (st == RP_E_DENIED) {
+        *ret = send_error(r, MHD_HTTP_UNAUTHORIZED, h != NULL ? ANS_BEARER_BADTOK : ANS_BEARER,
+                          NULL, "%s", err.msg);
+        return false;
+    }
+    if (st != RP_OK) {
+        *ret = send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "%s", err.msg);
+        return false;
+    }
+    if (!auth_role_allows(r->who.role, act)) {
+        *ret = send_error(r, MHD_HTTP_FORBIDDEN, 0, NULL, "token %s (role %s) may not %s",
+                          r->who.name, auth_role_name(r->who.role),
+                          act == AUTH_INGEST ? "send alerts" : "read cases");
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result do_health(struct request *r)
+{
+    struct ingest_queue_stats qs;
+    ingest_queue_get_stats(r->srv->queue, &qs);
+    bool stopping = atomic_load(&r->srv->stopping);
+    json_t *j = json_pack("{s:s,s:I}", "status", stopping ? "stopping" : "ok", "queued",
+                          (json_int_t)qs.items);
+    return send_json(r, stopping ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, j, 0, NULL);
+}
+
+static enum MHD_Result do_case_list(struct request *r)
+{
+    static const char *const allowed[] = {"status", "limit", NULL};
+    enum MHD_Result ret;
+    if (!args_known(r, allowed, &ret))
+        return ret;
+    int status = -1;
+    size_t limit = API_CASE_LIST_DEFAULT;
+    const char *sv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "status");
+    if (sv != NULL) {
+        enum case_status cs;
+        if (case_status_parse(sv, &cs) != RP_OK)
+            return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "status must be one of: %s",
+                              case_status_names());
+        status = (int)cs;
+    }
+    const char *lv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    if (lv != NULL) {
+        size_t ll = strlen(lv);
+        unsigned long v = 0;
+        if (ll > 0 && ll <= 6 && strspn(lv, "0123456789") == ll)
+            v = strtoul(lv, NULL, 10);
+        if (v < 1 || v > RP_CASE_LIST_MAX)
+            return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "limit must be 1-%d",
+                              RP_CASE_LIST_MAX);
+        limit = v;
+    }
+    struct rp_error err = {{0}};
+    struct store *s = thread_store(r->srv, &err);
+    json_t *out = NULL;
+    if (s == NULL || store_case_list_json(s, status, limit, &out) != RP_OK) {
+        log_error("http.store", "op=case_list error=%s", s ? store_errmsg(s) : err.msg);
+        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
+                          "cannot read the cases");
+    }
+    if (json_is_array(out)) {
+        json_t *w = json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(out), "cases", out);
+        out = w;
+    }
+    return send_json(r, MHD_HTTP_OK, out, 0, NULL);
+}
+
+static bool case_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n < 6 || n > ULID_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+            return false;
+    }
+    return true;
+}
+
+static enum MHD_Result do_case_show(struct request *r, const char *id)
+{
+    static const char *const allowed[] = {NULL};
+    enum MHD_Result ret;
+    if (!args_known(r, allowed, &ret))
+        return ret;
+    if (!case_id_ok(id))
+        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                          "a case id is 6 to %d letters and digits (a ULID or its prefix)",
+                          ULID_LEN);
+    struct rp_error err = {{0}};
+    struct store *s = thread_store(r->srv, &err);
+    json_t *out = NULL;
+    rp_status st = s != NULL ? store_case_show_json(s, id, &out) : RP_E_STORE;
+    if (st == RP_E_NOTFOUND)
+        return send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no case %s", id);
+    if (st == RP_E_AMBIGUOUS)
+        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                          "case id prefix %s matches several cases: give more characters", id);
+    if (st != RP_OK) {
+        log_error("http.store", "op=case_show error=%s", s ? store_errmsg(s) : err.msg);
+        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "cannot read the case");
+    }
+    return send_json(r, MHD_HTTP_OK, out, 0, NULL);
+}
+
+/* --- ingest --------------------------------------------------------------------- */
+
+/* Refuses a body in the middle of its upload (over the limit without a
+ * Content-Length, or no memory for it) and closes the connection.
+ *
+ * libmicrohttpd 0.9.75 takes a response only before the body or after all of
+ * it, and waiting for the end would let a client stream without end or make it
+ * upload 100 MB to learn that 32 MB was the limit. So the answer is written on
+ * the socket here, in the connection's own thread while libmicrohttpd is only
+ * reading (no response of its own is under way; no TLS), the write side is
+ * shut so the client sees the answer end, and MHD_NO makes libmicrohttpd close
+ * the connection. The response is small: it fits the socket's send buffer. */
+static enum MHD_Result refuse_body(struct request *r, unsigned code, const char *why)
+{
+    body_release(r);
+    str_copy(r->why, sizeof(r->why), why);
+    r->state = REQ_ANSWERED;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    json_t *j = json_pack("{s:s}", "error", why);
+    char *body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (ci == NULL || body == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    const char *reason = MHD_get_reason_phrase_for(code);
+    char retry[40] = "";
+    if (code == MHD_HTTP_SERVICE_UNAVAILABLE)
+        snprintf(retry, sizeof(retry), "Retry-After: %d\r\n", RP_RETRY_AFTER_S);
+    char msg[1024];
+    int n = snprintf(msg, sizeof(msg),
+                     "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: "
+                     "%zu\r\nConnection: close\r\n%s\r\n%s",
+                     code, reason, strlen(body), retry, body);
+    free(body);
+    if (n > 0 && (size_t)n < sizeof(msg)) {
+        size_t off = 0;
+        while (off < (size_t)n) {
+            ssize_t w =
+                send(ci->connect_fd, msg + off, (size_t)n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        if (off == (size_t)n)
+            r->status = code;
+        (void)shutdown(ci->connect_fd, SHUT_WR);
+    }
+    return MHD_NO;
+}
+
+static enum MHD_Result begin_ingest(struct request *r)
+{
+    static const char *const allowed[] = {"source", NULL};
+    struct server *srv = r->srv;
+    enum MHD_Result ret;
+    if (!args_known(r, allowed, &ret))
+        return ret;
+    const char *src = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "source");
+    if (src != NULL) {
+        if (!auth_token_name_valid(src))
+            return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                              "source must be 1-%d characters of A-Z a-z 0-9 . _ @ -",
+                              RP_TOKEN_NAME_MAX);
+        str_copy(r->source, sizeof(r->source), src);
+    }
+    uint64_t want = 0;
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        size_t ll = strlen(cl);
+        if (ll == 0 || ll > 19 || strspn(cl, "0123456789") != ll)
+            return send_error(r, MHD_HTTP_BAD_REQUEST, ANS_CLOSE, NULL, "bad Content-Length");
+        want = strtoull(cl, NULL, 10);
+        if (want > RP_HTTP_BODY_MAX)
+            return send_error(r, MHD_HTTP_CONTENT_TOO_LARGE, ANS_CLOSE, NULL,
+                              "the body (%llu bytes) is over the limit of %u bytes: send smaller "
+                              "batches",
+                              (unsigned long long)want, RP_HTTP_BODY_MAX);
+    }
+    if (want > 0 && !body_reserve(srv, (size_t)want))
+        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
+                          "too many request bodies in flight: retry later");
+    r->reserved = (size_t)want;
+    buf_init(&r->body, RP_HTTP_BODY_MAX);
+    if (want > 0 && buf_reserve(&r->body, (size_t)want) != RP_OK) {
+        body_release(r);
+        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
+                          "out of memory for the body: retry later");
+    }
+    r->state = REQ_BODY;
+    return MHD_YES;
+}
+
+static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
+{
+    size_t need = r->body.len + n;
+    if (n > RP_HTTP_BODY_MAX || need > RP_HTTP_BODY_MAX) {
+        char why[128];
+        snprintf(why, sizeof(why), "the body is over the limit of %u bytes: send smaller batches",
+                 RP_HTTP_BODY_MAX);
+        return refuse_body(r, MHD_HTTP_CONTENT_TOO_LARGE, why);
+    }
+    if (need > r->reserved) {
+        if (!body_reserve(r->srv, need - r->reserved))
+            return refuse_body(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                               "too many request bodies in flight: retry later");
+        r->reserved = need;
+    }
+    if (buf_append(&r->body, data, n) != RP_OK)
+        return refuse_body(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "out of memory for the body: retry later");
+    return MHD_YES;
+}
+
+/* The whole body is in: parse it here, queue it for the writer, and suspend. */
+static enum MHD_Result finish_body(struct request *r)
+{
+    struct server *srv = r->srv;
+    if (r->body.len == 0) {
+        body_release(r);
+        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                          "empty body: send a JSON object, an array of objects or NDJSON");
+    }
+    char origin[RP_TOKEN_NAME_MAX + 32];
+    snprintf(origin, sizeof(origin), "request from %s", r->who.name);
+    struct ingest_opts o = {
+        .config = srv->config,
+        .channel = "http",
+        .origin = origin,
+        .default_source = r->source[0] != '\0' ? r->source : NULL,
+        .received_ms = 0,
+    };
+    struct ingest_batch *b = NULL;
+    rp_status st = ingest_batch_new(&o, &b);
+    if (st == RP_OK)
+        st = ingest_batch_add_input(b, r->body.data, r->body.len);
+    body_release(r);
+    if (st != RP_OK) {
+        ingest_batch_free(b);
+        if (st == RP_E_NOMEM)
+            return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
+                              "out of memory while reading the body: retry later");
+        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "cannot read the body: %s",
+                          rp_status_str(st));
+    }
+    size_t records = ingest_batch_records(b);
+    if (records == 0) {
+        ingest_batch_free(b);
+        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                          "no records in the body: send a JSON object, an array of objects or "
+                          "NDJSON");
+    }
+    r->item.batch = b;
+    r->item.records = records;
+    r->item.bytes = ingest_batch_bytes(b);
+    r->state = REQ_QUEUED;
+    /* Suspend before the push: the writer may resume the connection as soon as
+     * the batch is in the queue. */
+    MHD_suspend_connection(r->conn);
+    if (ingest_queue_push(srv->queue, &r->item) != RP_OK) {
+        r->commit_st = RP_E_BUSY;
+        rp_error_set(&r->commit_err, RP_E_BUSY, "%s",
+                     atomic_load(&srv->stopping) ? "the daemon is shutting down: retry later"
+                                                 : "the ingest queue is full: retry later");
+        MHD_resume_connection(r->conn);
+        return MHD_YES;
+    }
+    uv_async_send(&srv->wake);
+    return MHD_YES;
+}
+
+struct first_reject {
+    char text[120];
+    bool seen;
+};
+
+static void keep_first_reject(void *arg, uint64_t number, uint64_t line, const char *reason)
+{
+    struct first_reject *f = arg;
+    if (f->seen)
+        return;
+    f->seen = true;
+    char r[80];
+    safe_text(r, sizeof(r), reason);
+    snprintf(f->text, sizeof(f->text), "record %llu line %llu: %s", (unsigned long long)number,
+             (unsigned long long)line, r);
+}
+
+/* Resumed by the writer (or after a refused push): answer the outcome. */
+static enum MHD_Result answer_commit(struct request *r)
+{
+    if (r->commit_st == RP_OK) {
+        json_t *j = ingest_batch_result_json(r->item.batch, RP_HTTP_ERRORS_LISTED_MAX);
+        const struct ingest_counts *c = ingest_batch_counts(r->item.batch);
+        if (c->rejected == 0)
+            return send_json(r, MHD_HTTP_ACCEPTED, j, 0, NULL);
+        char msg[128];
+        if (c->accepted == 0)
+            snprintf(msg, sizeof(msg), "%s rejected: nothing was stored",
+                     c->rejected == 1 ? "the record was" : "every record was");
+        else
+            snprintf(msg, sizeof(msg), "%zu of %zu records were rejected; the others are stored",
+                     c->rejected, c->rejected + c->accepted);
+        struct first_reject first = {.seen = false};
+        ingest_batch_each_reject(r->item.batch, keep_first_reject, &first);
+        char why[sizeof(msg) + sizeof(first.text) + 16];
+        snprintf(why, sizeof(why), "%s; first: %s", msg, first.text);
+        str_copy(r->why, sizeof(r->why), why);
+        if (j != NULL)
+            json_object_set_new(j, "error", json_string(msg));
+        return send_json(r, MHD_HTTP_BAD_REQUEST, j, 0, NULL);
+    }
+    switch (r->commit_st) {
+    case RP_E_BUSY:
+    case RP_E_STORE:
+    case RP_E_IO:
+    case RP_E_NOMEM:
+        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "%s",
+                          r->commit_err.msg[0] ? r->commit_err.msg : "the commit failed");
+    default:
+        return send_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, 0, NULL, "the commit failed: %s",
+                          r->commit_err.msg[0] ? r->commit_err.msg : rp_status_str(r->commit_st));
+    }
+}
+
+/* --- the access handler --------------------------------------------------------------- */
+
+/* Answers a request whose head is known: route, method, token, then the
+ * endpoint (or, for an ingest, the start of its body). */
+static enum MHD_Result dispatch(struct request *r)
+{
+    struct server *srv = r->srv;
+    switch (r->route) {
+    case ROUTE_NONE:
+        return send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no such endpoint");
+    case ROUTE_HEALTH:
+        if (!r->get)
+            return send_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, 0, "GET, HEAD", "method not allowed");
+        return do_health(r);
+    case ROUTE_ALERTS:
+        if (!r->post)
+            return send_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, 0, "POST", "method not allowed");
+        break;
+    case ROUTE_CASES:
+    case ROUTE_CASE:
+        if (!r->get)
+            return send_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, 0, "GET, HEAD", "method not allowed");
+        break;
+    }
+    if (atomic_load(&srv->stopping))
+        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
+                          "the daemon is shutting down: retry later");
+    enum MHD_Result ret;
+    if (!authorize(r, r->route == ROUTE_ALERTS ? AUTH_INGEST : AUTH_READ, &ret))
+        return ret;
+    switch (r->route) {
+    case ROUTE_ALERTS:
+        return begin_ingest(r);
+    case ROUTE_CASES:
+        return do_case_list(r);
+    case ROUTE_CASE:
+        return do_case_show(r, r->case_id);
+    default:
+        break;
+    }
+    RP_ASSERT(0);
+    return MHD_NO;
+}
+
+/* True when the request announces a body (Content-Length > 0 or chunked). */
+static bool has_body(struct MHD_Connection *conn)
+{
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    return te != NULL || (cl != NULL && strspn(cl, "0") != strlen(cl));
+}
+
+/* The first callback of a request: its head is in, its body (if any) not yet. */
+static enum MHD_Result start_request(struct request *r, const char *url, const char *method)
+{
+    safe_text(r->method, sizeof(r->method), method);
+    safe_text(r->path, sizeof(r->path), url);
+    str_copy(r->who.name, sizeof(r->who.name), "-");
+    const char *id;
+    r->route = route_of(url, &id);
+    if (id != NULL)
+        str_copy(r->case_id, sizeof(r->case_id), id); /* a longer id stays too long */
+    r->get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    r->post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    /* An ingest is checked (token, size) before its body is read. Other
+     * requests are answered at the next callback, when the request is complete:
+     * libmicrohttpd 0.9.75 closes the connection after an answer given before
+     * that ("early"), which would end keep-alive. A body where none belongs is
+     * refused now, without reading it. */
+    if ((r->route == ROUTE_ALERTS && r->post) || has_body(r->conn))
+        return dispatch(r);
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct server *srv = cls;
+    struct request *r = *con_cls;
+    if (r == NULL) {
+        r = calloc(1, sizeof(*r));
+        if (r == NULL)
+            return MHD_NO; /* closes the connection: nothing else can be done */
+        r->srv = srv;
+        r->conn = conn;
+        r->start_ms = time_mono_ms();
+        buf_init(&r->body, RP_HTTP_BODY_MAX);
+        *con_cls = r;
+        atomic_fetch_add(&srv->inflight, 1);
+        return start_request(r, url, method);
+    }
+    switch (r->state) {
+    case REQ_BODY:
+        if (*upload_data_size > 0) {
+            size_t n = *upload_data_size;
+            *upload_data_size = 0;
+            return take_body(r, upload_data, n);
+        }
+        return finish_body(r);
+    case REQ_QUEUED:
+        return answer_commit(r);
+    case REQ_NEW:
+        if (*upload_data_size == 0)
+            return dispatch(r);
+        break;
+    case REQ_ANSWERED:
+        break;
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+}
+
+static const char *termination_name(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return "ok";
+    case MHD_REQUEST_TERMINATED_WITH_ERROR:
+        return "error";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "read-error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return "client-abort";
+    }
+    return "unknown";
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    struct server *srv = cls;
+    struct request *r = *con_cls;
+    if (r == NULL)
+        return;
+    *con_cls = NULL;
+    long long ms = (long long)(time_mono_ms() - r->start_ms);
+    bool problem = r->status == 0 || r->status >= 400 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    if (problem && r->why[0] == '\0' && r->status == 0)
+        str_copy(r->why, sizeof(r->why), "no answer sent");
+    char why[sizeof(r->why) + 16];
+    log_write(problem ? LOG_WARN : LOG_DEBUG, "http.request",
+              "method=%s path=%s status=%u ms=%lld who=%s end=%s%s%s", r->method, r->path,
+              r->status, ms, r->who.name, termination_name(toe), r->why[0] ? " why=" : "",
+              r->why[0] ? log_quote(why, sizeof(why), r->why) : "");
+    body_release(r);
+    ingest_batch_free(r->item.batch);
+    free(r);
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) RP_PRINTF(2, 0);
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    char q[600];
+    /* refuse_body() ends a connection with MHD_NO on purpose and logs why */
+    bool ours = strncmp(msg, "Application reported internal error", 35) == 0;
+    log_write(ours ? LOG_DEBUG : LOG_WARN, "http.mhd", "msg=%s", log_quote(q, sizeof(q), msg));
+}
+
+/* --- the writer ------------------------------------------------------------------ */
+
+/* The queue has been empty for TRIM_IDLE_MS after much data: give the freed
+ * heap back. Writer thread. */
+static void on_trim(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    if (!ingest_queue_empty(srv->queue)) {
+        uv_timer_start(t, on_trim, TRIM_IDLE_MS, 0);
+        return;
+    }
+    srv->untrimmed = 0;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+static bool env_failure(rp_status st)
+{
+    return st == RP_E_BUSY || st == RP_E_IO || st == RP_E_NOMEM;
+}
+
+/* Pops one group, commits it in one transaction and resumes its requests.
+ * Returns the number of batches. Writer thread. */
+static size_t writer_group(struct server *srv)
+{
+    struct ingest_queue_item *head = NULL;
+    size_t n = ingest_queue_pop(srv->queue, RP_COMMIT_GROUP_MAX, RP_COMMIT_GROUP_MAX, &head);
+    if (n == 0)
+        return 0;
+    int64_t t0 = time_mono_ms();
+    size_t i = 0, records = 0, bytes = 0;
+    for (struct ingest_queue_item *it = head; it != NULL; it = it->next) {
+        srv->group[i++] = it->batch;
+        records += it->records;
+        bytes += it->bytes;
+    }
+    struct rp_error err = {{0}};
+    rp_status st = ingest_commit(srv->store, srv->config, srv->group, n, &err);
+    if (st == RP_OK) {
+        for (struct ingest_queue_item *it = head; it != NULL; it = it->next)
+            request_of(it)->commit_st = RP_OK;
+    } else if (n == 1 || env_failure(st) || time_mono_ms() - t0 >= RP_STORE_BUSY_TIMEOUT_MS / 2) {
+        /* Alone, or failed for the environment (a lock held elsewhere shows as
+         * a slow failure): retrying each batch would fail the same way, each
+         * after as long a wait. */
+        for (struct ingest_queue_item *it = head; it != NULL; it = it->next) {
+            struct request *r = request_of(it);
+            r->commit_st = st;
+            r->commit_err = err;
+        }
+    } else {
+        /* One batch may be what the store refused: commit each alone so that
+         * the others are not failed with it, within a bounded time. */
+        char q[RP_ERROR_MAX + 8];
+        log_warn("ingest.group_failed", "batches=%zu error=%s action=one-by-one", n,
+                 log_quote(q, sizeof(q), err.msg));
+        rp_status last = RP_OK;
+        for (struct ingest_queue_item *it = head; it != NULL; it = it->next) {
+            struct request *r = request_of(it);
+            if (env_failure(last) || time_mono_ms() - t0 > RP_STORE_BUSY_TIMEOUT_MS) {
+                r->commit_st = last != RP_OK ? last : st;
+                r->commit_err = err;
+                continue;
+            }
+            struct rp_error e1 = {{0}};
+            last = ingest_commit(srv->store, srv->config, &it->batch, 1, &e1);
+            r->commit_st = last;
+            r->commit_err = e1;
+            if (last != RP_OK)
+                err = e1;
+        }
+    }
+    srv->groups++;
+    for (struct ingest_queue_item *it = head; it != NULL;) {
+        struct ingest_queue_item *next = it->next;
+        struct request *r = request_of(it);
+        srv->batches++;
+        if (r->commit_st == RP_OK) {
+            const struct ingest_counts *c = ingest_batch_counts(it->batch);
+            srv->accepted += c->accepted;
+            srv->rejected += c->rejected;
+        } else {
+            char q[RP_ERROR_MAX + 8];
+            srv->failed++;
+            log_warn("ingest.commit_failed", "records=%zu status=%s error=%s", it->records,
+                     rp_status_str(r->commit_st), log_quote(q, sizeof(q), r->commit_err.msg));
+        }
+        /* After this call the request belongs to its HTTP thread again. */
+        MHD_resume_connection(r->conn);
+        it = next;
+    }
+    log_debug("ingest.commit", "batches=%zu records=%zu ms=%lld", n, records,
+              (long long)(time_mono_ms() - t0));
+    srv->untrimmed += bytes;
+    if (srv->untrimmed >= TRIM_AFTER_BYTES)
+        uv_timer_start(&srv->trim_timer, on_trim, TRIM_IDLE_MS, 0); /* restarts: waits for quiet */
+    return n;
+}
+
+static void on_wake(uv_async_t *h)
+{
+    struct server *srv = h->data;
+    writer_group(srv);
+    /* More than one group waiting: come back after the loop has looked at its
+     * other handles (signals), not in a tight loop here. */
+    if (!ingest_queue_empty(srv->queue))
+        uv_async_send(h);
+}
+
+/* Answers everything still queued as refused, without committing: only when
+ * the writer never ran (server_free before or without server_run). */
+static void refuse_queued(struct server *srv)
+{
+    struct ingest_queue_item *head = NULL;
+    while (ingest_queue_pop(srv->queue, SIZE_MAX, SIZE_MAX, &head) > 0) {
+        for (struct ingest_queue_item *it = head; it != NULL;) {
+            struct ingest_queue_item *next = it->next;
+            struct request *r = request_of(it);
+            r->commit_st = RP_E_BUSY;
+            rp_error_set(&r->commit_err, RP_E_BUSY, "the daemon is shutting down: retry later");
+            MHD_resume_connection(r->conn);
+            it = next;
+        }
+    }
+}
+
+/* --- stopping ----------------------------------------------------------------------- */
+
+static void on_stop_tick(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    int64_t now = time_mono_ms();
+    if (srv->phase == STOP_GRACE) {
+        bool idle = atomic_load(&srv->inflight) == 0 && ingest_queue_empty(srv->queue);
+        if (!idle && now < srv->grace_deadline)
+            return;
+        if (!idle)
+            log_warn("serve.grace_over", "inflight=%zu action=\"commit what is queued and stop\"",
+                     atomic_load(&srv->inflight));
+        ingest_queue_close(srv->queue);
+        while (writer_group(srv) > 0)
+            ;
+        srv->phase = STOP_FLUSH;
+        srv->flush_deadline = srv->hurry ? now : now + RP_SHUTDOWN_FLUSH_MS;
+    }
+    if (srv->phase == STOP_FLUSH) {
+        if (atomic_load(&srv->inflight) == 0 || now >= srv->flush_deadline) {
+            uv_timer_stop(t);
+            uv_stop(&srv->loop);
+        }
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct server *srv = h->data;
+    if (signum == SIGHUP) {
+        log_info("serve.sighup", "action=ignored reason=\"configuration reload is not there yet\"");
+        return;
+    }
+    const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (srv->phase != STOP_NONE) {
+        log_warn("serve.stopping", "signal=%s action=\"stop now\"", name);
+        srv->hurry = true;
+        srv->grace_deadline = 0;
+        srv->flush_deadline = 0;
+        return;
+    }
+    log_info("serve.stopping", "signal=%s inflight=%zu", name, atomic_load(&srv->inflight));
+    atomic_store(&srv->stopping, true);
+    MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
+    if (fd == MHD_INVALID_SOCKET)
+        log_warn("serve.quiesce", "error=\"cannot stop accepting; connections close at exit\"");
+    else {
+        /* Refuse new connections at once (they would wait in the backlog
+         * otherwise); the descriptor itself is closed after MHD_stop_daemon. */
+        (void)shutdown(fd, SHUT_RDWR);
+        srv->quiesced_fd = fd;
+    }
+    srv->phase = STOP_GRACE;
+    srv->grace_deadline = time_mono_ms() + RP_SHUTDOWN_GRACE_MS;
+    uv_timer_start(&srv->stop_timer, on_stop_tick, 0, STOP_TICK_MS);
+}
+
+/* --- start and stop ------------------------------------------------------------------ */
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    rlim_t want = RP_HTTP_CONNECTIONS_MAX + 256; /* connections, store, logs */
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        log_warn("serve.nofile", "limit=%llu wanted=%llu effect=\"fewer connections\"",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
+static rp_status bind_listen(struct server *srv, struct rp_error *err)
+{
+    int family = srv->addr.ss.ss_family;
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return rp_error_set(err, RP_E_IO, "cannot listen on %s: %s", srv->addr.text,
+                            strerror(errno));
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&srv->addr.ss, srv->addr.len) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        close(fd);
+        return rp_error_set(err, RP_E_IO, "cannot listen on %s: %s", srv->addr.text, strerror(e));
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        uint16_t port = family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                                          : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        char *colon = strrchr(srv->addr.text, ':');
+        if (colon != NULL)
+            snprintf(colon + 1, sizeof(srv->addr.text) - (size_t)(colon + 1 - srv->addr.text), "%u",
+                     port);
+    }
+    srv->listen_fd = fd;
+    return RP_OK;
+}
+
+static unsigned default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > RP_HTTP_THREADS_MAX)
+        n = RP_HTTP_THREADS_MAX;
+    return (unsigned)n;
+}
+
+rp_status server_new(const struct server_opts *o, struct server **out, struct rp_error *err)
+{
+    rp_status st;
+    struct server *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return rp_error_set(err, RP_E_NOMEM, "out of memory");
+    srv->listen_fd = -1;
+    srv->quiesced_fd = -1;
+    srv->config = o->config;
+    atomic_init(&srv->stopping, false);
+    atomic_init(&srv->inflight, 0);
+    atomic_init(&srv->body_bytes, 0);
+
+    st = server_listen_parse(o->listen, &srv->addr, err);
+    if (st != RP_OK)
+        goto fail;
+    srv->db_path = strdup(o->db_path);
+    srv->group = calloc(RP_COMMIT_GROUP_MAX, sizeof(*srv->group));
+    if (srv->db_path == NULL || srv->group == NULL) {
+        st = rp_error_set(err, RP_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    srv->threads =
+        o->threads > 0 && o->threads <= RP_HTTP_THREADS_MAX ? o->threads : default_threads();
+
+    st = store_open(srv->db_path, &srv->store, err);
+    if (st != RP_OK)
+        goto fail;
+    int64_t tokens = 0;
+    if (store_token_count(srv->store, &tokens) != RP_OK) {
+        st = rp_error_set(err, RP_E_STORE, "cannot count API tokens: %s", store_errmsg(srv->store));
+        goto fail;
+    }
+    bool loopback = server_addr_is_loopback(&srv->addr);
+    if (tokens == 0 && !loopback) {
+        st = rp_error_set(err, RP_E_DENIED,
+                          "refusing to listen on %s: it is not a loopback address and no API "
+                          "token exists yet. Create one first (riposte token create --name "
+                          "NAME) or listen on 127.0.0.1",
+                          srv->addr.text);
+        goto fail;
+    }
+    srv->tokens_at_start = tokens;
+    st = auth_new(RP_AUTH_CACHE_TTL_MS, &srv->auth);
+    if (st == RP_OK)
+        st = ingest_queue_new(RP_INGEST_QUEUE_MAX, RP_INGEST_QUEUE_BYTES_MAX, &srv->queue);
+    if (st != RP_OK) {
+        rp_error_set(err, st, "out of memory");
+        goto fail;
+    }
+    if (pthread_key_create(&srv->tls, tls_store_close) != 0) {
+        st = rp_error_set(err, RP_E_NOMEM, "cannot create a thread key");
+        goto fail;
+    }
+    srv->tls_made = true;
+
+    if (uv_loop_init(&srv->loop) != 0) {
+        st = rp_error_set(err, RP_E_NOMEM, "cannot create the event loop");
+        goto fail;
+    }
+    srv->loop_made = true;
+    if (uv_async_init(&srv->loop, &srv->wake, on_wake) != 0 ||
+        uv_signal_init(&srv->loop, &srv->sig_term) != 0 ||
+        uv_signal_init(&srv->loop, &srv->sig_int) != 0 ||
+        uv_signal_init(&srv->loop, &srv->sig_hup) != 0 ||
+        uv_timer_init(&srv->loop, &srv->stop_timer) != 0 ||
+        uv_timer_init(&srv->loop, &srv->trim_timer) != 0) {
+        /* uv_*_init of these cannot fail on Linux once the loop exists */
+        st = rp_error_set(err, RP_E_NOMEM, "cannot create the loop's handles");
+        goto fail;
+    }
+    srv->handles_made = true;
+    srv->wake.data = srv;
+    srv->sig_term.data = srv;
+    srv->sig_int.data = srv;
+    srv->sig_hup.data = srv;
+    srv->stop_timer.data = srv;
+    srv->trim_timer.data = srv;
+
+    /* From here a SIGTERM waits for the loop (a graceful stop) instead of
+     * killing the process. */
+    if (uv_signal_start(&srv->sig_term, on_signal, SIGTERM) != 0 ||
+        uv_signal_start(&srv->sig_int, on_signal, SIGINT) != 0 ||
+        uv_signal_start(&srv->sig_hup, on_signal, SIGHUP) != 0) {
+        st = rp_error_set(err, RP_E_IO, "cannot install the signal handlers");
+        goto fail;
+    }
+    signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, TRIM_MMAP_MIN);
+#endif
+    raise_nofile();
+    st = bind_listen(srv, err);
+    if (st != RP_OK)
+        goto fail;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    if (srv->addr.ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    uint16_t port = srv->addr.ss.ss_family == AF_INET
+                        ? ntohs(((struct sockaddr_in *)&srv->addr.ss)->sin_port)
+                        : ntohs(((struct sockaddr_in6 *)&srv->addr.ss)->sin6_port);
+    srv->mhd = MHD_start_daemon(
+        flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+        srv->threads, MHD_OPTION_THREAD_STACK_SIZE, (size_t)RP_HTTP_THREAD_STACK,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)RP_HTTP_CONNECTIONS_MAX,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RP_HTTP_IDLE_TIMEOUT_S,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+    if (srv->mhd == NULL) {
+        st = rp_error_set(err, RP_E_IO, "cannot start the HTTP server on %s (see the log above)",
+                          srv->addr.text);
+        goto fail;
+    }
+    srv->listen_fd = -1; /* MHD's now */
+    *out = srv;
+    return RP_OK;
+fail:
+    server_free(srv);
+    return st;
+}
+
+const struct server_addr *server_address(const struct server *s)
+{
+    return &s->addr;
+}
+
+rp_status server_run(struct server *srv, struct rp_error *err)
+{
+    (void)err;
+    char db[512];
+    log_info("serve.start", "listen=%s db=%s threads=%u tokens=%lld pid=%ld", srv->addr.text,
+             log_quote(db, sizeof(db), srv->db_path), srv->threads, (long long)srv->tokens_at_start,
+             (long)getpid());
+    if (srv->tokens_at_start == 0)
+        log_warn("serve.no_tokens", "effect=\"only /healthz answers until a token exists\" "
+                                    "fix=\"riposte token create --name NAME\"");
+    /* Batches queued before the loop ran are waiting for a wake-up. */
+    uv_async_send(&srv->wake);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+
+    MHD_stop_daemon(srv->mhd);
+    srv->mhd = NULL;
+    if (srv->quiesced_fd >= 0)
+        close(srv->quiesced_fd);
+    srv->quiesced_fd = -1;
+    /* Every push after the queue closed was refused; nothing can be left. */
+    RP_ASSERT(ingest_queue_empty(srv->queue));
+    struct ingest_queue_stats qs;
+    ingest_queue_get_stats(srv->queue, &qs);
+    struct auth_stats as;
+    auth_get_stats(srv->auth, &as);
+    log_info("serve.stop",
+             "groups=%llu batches=%llu accepted=%llu rejected=%llu failed=%llu refused=%llu "
+             "auth_hits=%llu auth_misses=%llu auth_denied=%llu",
+             (unsigned long long)srv->groups, (unsigned long long)srv->batches,
+             (unsigned long long)srv->accepted, (unsigned long long)srv->rejected,
+             (unsigned long long)srv->failed, (unsigned long long)qs.refused,
+             (unsigned long long)as.hits, (unsigned long long)as.misses,
+             (unsigned long long)as.denied);
+    return RP_OK;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void server_free(struct server *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->mhd != NULL) {
+        /* Never ran, or did not finish: refuse what waits so that no connection
+         * stays suspended (MHD_stop_daemon requires it). */
+        if (srv->queue != NULL) {
+            ingest_queue_close(srv->queue);
+            refuse_queued(srv);
+        }
+        MHD_stop_daemon(srv->mhd);
+    }
+    if (srv->quiesced_fd >= 0)
+        close(srv->quiesced_fd);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    if (srv->handles_made) {
+        uv_close((uv_handle_t *)&srv->wake, on_handle_closed);
+        uv_close((uv_handle_t *)&srv->sig_term, on_handle_closed);
+        uv_close((uv_handle_t *)&srv->sig_int, on_handle_closed);
+        uv_close((uv_handle_t *)&srv->sig_hup, on_handle_closed);
+        uv_close((uv_handle_t *)&srv->stop_timer, on_handle_closed);
+        uv_close((uv_handle_t *)&srv->trim_timer, on_handle_closed);
+        uv_run(&srv->loop, UV_RUN_DEFAULT);
+    }
+    if (srv->loop_made)
+        (void)uv_loop_close(&srv->loop);
+    if (srv->tls_made)
+        pthread_key_delete(srv->tls);
+    ingest_queue_free(srv->queue);
+    auth_free(srv->auth);
+    store_close(srv->store);
+    free(srv->group);
+    free(srv->db_path);
+    free(srv);
+}

@@ -112,13 +112,6 @@
  * bodies in flight (plus the queue) and answers the rest 503 + Retry-After. */
 #define RP_HTTP_BODIES_BYTES_MAX (256u * 1024u * 1024u)
 
-/* A chunked body (no Content-Length) is only known to be too large once it has
- * passed RP_HTTP_BODY_MAX, and libmicrohttpd can answer only after reading the
- * whole request. So the rest is read and thrown away (it costs bandwidth, not
- * memory) to give the client its 413; beyond this many more bytes the
- * connection is closed instead, so an endless stream cannot hold it. */
-#define RP_HTTP_DISCARD_MAX (128u * 1024u * 1024u)
-
 /* HTTP threads (libmicrohttpd's pool): one per CPU up to this. They parse and
  * normalize alerts; the one writer thread commits, so more threads than cores
  * only add contention. */
@@ -131,8 +124,13 @@
 
 /* On SIGTERM/SIGINT, how long requests already begun may take to finish (body
  * upload, commit, answer) before the daemon commits what is queued and stops
- * anyway. Supervisors wait about 10 s before SIGKILL; stay below. */
-#define RP_SHUTDOWN_GRACE_MS 8000
+ * anyway. Supervisors wait about 10 s before SIGKILL (Docker, systemd's
+ * default is 90 s); grace + flush below stay well under 10 s. */
+#define RP_SHUTDOWN_GRACE_MS 7000
+
+/* After the last commit at shutdown, how long the HTTP threads get to send
+ * the answers of that commit before the connections are closed. */
+#define RP_SHUTDOWN_FLUSH_MS 1000
 
 /* --- tokens ------------------------------------------------------------------- */
 
