@@ -47,14 +47,16 @@ def run_one(build, t, valgrind, log):
         err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
         rc, timed_out = -1, True
     secs = time.monotonic() - start
-    passed = failed = 0
+    passed = failed = skipped = 0
     failures = []
     for line in out.splitlines():
         m = TAP_LINE.match(line.strip())
         if not m:
             continue
         if m.group(1) == "ok":
-            if "# SKIP" not in line:
+            if "# SKIP" in line:
+                skipped += 1
+            else:
                 passed += 1
         else:
             failed += 1
@@ -64,13 +66,13 @@ def run_one(build, t, valgrind, log):
         extra = "timed out after %ds" % timeout
     elif rc != 0 and failed == 0:
         extra = "exited %d with no failing test case" % rc
-    elif passed + failed == 0:
+    elif passed + failed + skipped == 0:
         extra = "ran no test case"
     if extra:
         failed += 1
         failures.append(extra)
     log.write("==== %s (%s) rc=%s %.1fs\n%s\n---- stderr\n%s\n" % (t["name"], build, rc, secs, out, err))
-    return passed, failed, failures, err, secs
+    return passed, failed, skipped, failures, err, secs
 
 
 def main(argv):
@@ -91,7 +93,7 @@ def main(argv):
     if not builds:
         print(__doc__)
         return 2
-    total_pass = total_fail = 0
+    total_pass = total_fail = total_skip = 0
     os.makedirs("tests/artifacts", exist_ok=True)
     with open("tests/artifacts/test.log", "w") as log:
         for build in builds:
@@ -101,11 +103,13 @@ def main(argv):
                     continue  # the e2e suites run the daemon; valgrind would time them out
                 if suite and not any(s.endswith(suite) for s in t.get("suite", [])):
                     continue
-                p, f, failures, err, secs = run_one(build, t, valgrind, log)
+                p, f, sk, failures, err, secs = run_one(build, t, valgrind, log)
                 total_pass += p
                 total_fail += f
+                total_skip += sk
                 status = "ok  " if f == 0 else "FAIL"
-                print("%s %-9s %-18s %4d passed %3d failed  %6.1fs" % (status, build, t["name"], p, f, secs))
+                print("%s %-9s %-18s %4d passed %3d failed %3d skipped  %6.1fs"
+                      % (status, build, t["name"], p, f, sk, secs))
                 for name in failures:
                     print("     not ok: %s" % name)
                 if f:
@@ -114,7 +118,7 @@ def main(argv):
                         print("     stderr (last lines):\n       " + tail.replace("\n", "\n       "))
                 sys.stdout.flush()
     print("full output: tests/artifacts/test.log")
-    print("%d passed, %d failed" % (total_pass, total_fail))
+    print("%d passed, %d failed, %d skipped" % (total_pass, total_fail, total_skip))
     return 0 if total_fail == 0 else 1
 
 
