@@ -98,6 +98,7 @@ struct request {
     char path[96];
     char why[256]; /* the problem, for the log line */
     char source[RP_TOKEN_NAME_MAX + 1];
+    struct ingest_format_spec format; /* ?format=, else auto-detected */
     char case_id[ULID_LEN + 2];
     bool get, post;
     struct buf body;
@@ -604,7 +605,7 @@ static enum MHD_Result refuse_body(struct request *r, unsigned code, const char 
 
 static enum MHD_Result begin_ingest(struct request *r)
 {
-    static const char *const allowed[] = {"source", NULL};
+    static const char *const allowed[] = {"source", "format", NULL};
     struct server *srv = r->srv;
     enum MHD_Result ret;
     if (!args_known(r, allowed, &ret))
@@ -616,6 +617,14 @@ static enum MHD_Result begin_ingest(struct request *r)
                               "source must be 1-%d characters of A-Z a-z 0-9 . _ @ -",
                               RP_TOKEN_NAME_MAX);
         str_copy(r->source, sizeof(r->source), src);
+    }
+    const char *fmt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
+    r->format.format = FORMAT_AUTO;
+    r->format.vendor = NULL;
+    if (fmt != NULL) {
+        struct rp_error ferr;
+        if (ingest_format_from_name(fmt, &r->format, &ferr) != RP_OK)
+            return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "%s", ferr.msg);
     }
     uint64_t want = 0;
     const char *cl =
@@ -681,8 +690,9 @@ static enum MHD_Result finish_body(struct request *r)
         .config = srv->config,
         .channel = "http",
         .origin = origin,
-        .default_source = r->source[0] != '\0' ? r->source : NULL,
+        .default_source = r->source[0] != '\0' ? r->source : "api",
         .received_ms = 0,
+        .format = r->format,
     };
     struct ingest_batch *b = NULL;
     rp_status st = ingest_batch_new(&o, &b);

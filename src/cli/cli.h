@@ -38,4 +38,14 @@ void cli_errorf(const char *fmt, ...) RP_PRINTF(1, 2);
  * when set, else the defaults. Prints the error and returns false on failure. */
 bool cli_config_load(struct config *c, const char *path);
 
+/* Streams one open input through the reader (framing chosen from the format,
+ * or detected from the first bytes) into batches of up to RP_COMMIT_GROUP_MAX
+ * records prepared with opts, and calls fn with each (cli_stream frees each batch
+ * after fn returns). An I/O error still hands
+ * over what was read before it, then returns RP_E_IO. */
+#include "ingest/pipeline.h"
+typedef rp_status (*cli_batch_fn)(void *arg, struct ingest_batch *b, const char *name);
+rp_status cli_stream(FILE *f, const char *name, const struct ingest_opts *opts, cli_batch_fn fn,
+                     void *arg) RP_MUST_CHECK;
+
 #endif

@@ -1,8 +1,9 @@
 /*
- * ingest.c: `riposte ingest`: files or stdin into the store, streamed. Records
- * are committed in groups of RP_COMMIT_GROUP_MAX (one transaction each), so
- * memory stays at one read chunk plus one group however large the input, and a
- * failure part-way keeps every group already committed. Main thread.
+ * ingest.c: `riposte ingest`: files or stdin into the store, streamed
+ * (cli/stream.c). Records are committed in groups of RP_COMMIT_GROUP_MAX (one
+ * transaction each), so memory stays at one read chunk plus one group however
+ * large the input, and a failure part-way keeps every group already committed.
+ * Main thread.
  */
 #include "cli/cli.h"
 
@@ -36,91 +37,44 @@ static void add_counts(struct totals *t, const struct ingest_counts *c)
 {
     t->c.accepted += c->accepted;
     t->c.rejected += c->rejected;
+    t->c.ignored += c->ignored;
     t->c.duplicates += c->duplicates;
     t->c.cases_created += c->cases_created;
     t->c.cases_updated += c->cases_updated;
 }
 
-static rp_status flush(struct store *s, const struct config *cfg, struct ingest_batch **b,
-                       const struct ingest_opts *opts, struct totals *t, const char *file)
+struct ingest_ctx {
+    struct store *store;
+    const struct config *cfg;
+    struct totals *t;
+};
+
+/* cli_stream's callback: commit one group, report its rejects, count it. */
+static rp_status commit_batch(void *arg, struct ingest_batch *b, const char *file)
 {
-    if (ingest_batch_records(*b) == 0)
-        return RP_OK;
+    struct ingest_ctx *ic = arg;
     struct rp_error err;
-    rp_status st = ingest_commit(s, cfg, b, 1, &err);
+    rp_status st = ingest_commit(ic->store, ic->cfg, &b, 1, &err);
     if (st != RP_OK) {
         cli_errorf("%s: %s", file, err.msg);
         return st;
     }
     struct reject_ctx rc = {file};
-    ingest_batch_each_reject(*b, print_reject, &rc);
-    add_counts(t, ingest_batch_counts(*b));
-    ingest_batch_free(*b);
-    *b = NULL;
-    return ingest_batch_new(opts, b);
-}
-
-/* Streams one open file through the reader into batches. */
-static rp_status ingest_stream(struct store *s, const struct config *cfg, FILE *f, const char *name,
-                               const char *source, struct totals *t)
-{
-    struct ingest_opts opts = {cfg, "cli", name, source, 0};
-    struct ingest_batch *b = NULL;
-    struct reader *rd = NULL;
-    char *chunk = malloc(RP_INGEST_READ_CHUNK);
-    rp_status st = chunk ? RP_OK : RP_E_NOMEM;
-    if (st == RP_OK)
-        st = reader_new(RP_RECORD_MAX_BYTES, &rd);
-    if (st == RP_OK)
-        st = ingest_batch_new(&opts, &b);
-    bool eof = false;
-    while (st == RP_OK) {
-        struct reader_record rec;
-        bool have = false;
-        st = reader_next(rd, eof, &rec, &have);
-        if (st != RP_OK)
-            break;
-        if (have) {
-            st = rec.error
-                     ? ingest_batch_reject(b, rec.data, rec.len, rec.number, rec.line, rec.error)
-                     : ingest_batch_add(b, rec.data, rec.len, rec.number, rec.line);
-            if (st == RP_OK && ingest_batch_records(b) >= RP_COMMIT_GROUP_MAX)
-                st = flush(s, cfg, &b, &opts, t, name);
-            continue;
-        }
-        if (eof)
-            break;
-        size_t n = fread(chunk, 1, RP_INGEST_READ_CHUNK, f);
-        if (n > 0)
-            st = reader_feed(rd, chunk, n);
-        if (n < RP_INGEST_READ_CHUNK) {
-            if (ferror(f)) {
-                cli_errorf("%s: read error: %s", name, strerror(errno));
-                st = RP_E_IO;
-            }
-            eof = true;
-        }
-    }
-    if (st == RP_OK)
-        st = flush(s, cfg, &b, &opts, t, name);
-    else if (b != NULL && st == RP_E_IO)
-        (void)flush(s, cfg, &b, &opts, t, name); /* keep what was read before the error */
-    ingest_batch_free(b);
-    reader_free(rd);
-    free(chunk);
-    return st;
+    ingest_batch_each_reject(b, print_reject, &rc);
+    add_counts(ic->t, ingest_batch_counts(b));
+    return RP_OK;
 }
 
 int cli_ingest(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'c'},
-        {"source", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},     {"config", required_argument, NULL, 'c'},
+        {"source", required_argument, NULL, 's'}, {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *config_path = NULL, *source = "cli";
+    struct ingest_format_spec format = {FORMAT_AUTO, NULL};
+    struct rp_error ferr;
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -133,6 +87,12 @@ int cli_ingest(int argc, char **argv)
             break;
         case 's':
             source = optarg;
+            break;
+        case 'f':
+            if (ingest_format_from_name(optarg, &format, &ferr) != RP_OK) {
+                cli_errorf("ingest: %s", ferr.msg);
+                return CLI_EXIT_USAGE;
+            }
             break;
         case 'h':
             cli_help_print(stdout, "ingest");
@@ -183,7 +143,9 @@ int cli_ingest(int argc, char **argv)
     memset(&t, 0, sizeof(t));
     for (int i = 0; rc == CLI_EXIT_OK && i < nfiles; i++) {
         const char *name = strcmp(argv[optind + i], "-") == 0 ? "<stdin>" : argv[optind + i];
-        if (ingest_stream(s, &cfg, files[i], name, source, &t) != RP_OK)
+        struct ingest_opts io = {&cfg, "cli", name, source, 0, format};
+        struct ingest_ctx ic = {s, &cfg, &t};
+        if (cli_stream(files[i], name, &io, commit_batch, &ic) != RP_OK)
             rc = CLI_EXIT_USAGE;
     }
     for (int i = 0; i < nfiles; i++)
@@ -194,8 +156,9 @@ int cli_ingest(int argc, char **argv)
     config_fini(&cfg);
     if (s != NULL || rc == CLI_EXIT_OK) {
         printf("{\"accepted\":%zu,\"rejected\":%zu,\"cases_created\":%zu,\"cases_updated\":%zu,"
-               "\"duplicates\":%zu}\n",
-               t.c.accepted, t.c.rejected, t.c.cases_created, t.c.cases_updated, t.c.duplicates);
+               "\"duplicates\":%zu,\"ignored\":%zu}\n",
+               t.c.accepted, t.c.rejected, t.c.cases_created, t.c.cases_updated, t.c.duplicates,
+               t.c.ignored);
     }
     if (rc == CLI_EXIT_OK && t.c.rejected > 0)
         rc = CLI_EXIT_REJECTED;

@@ -37,6 +37,14 @@
  * attachments, tags). */
 #define RP_ARRAY_MAX 1024
 
+/* One line of a line format (syslog, CEF, LEEF). Syslog over UDP is at most
+ * 64 KiB; CEF over TCP with long command lines reaches a few hundred KiB. */
+#define RP_INGEST_LINE_MAX (256u * 1024u)
+
+/* One whole-input record (a mail with its attachments, one Windows event XML):
+ * the HTTP body limit, so that what the API accepts the CLI accepts too. */
+#define RP_INGEST_WHOLE_MAX (32u * 1024u * 1024u)
+
 /* Bytes read from a file or pipe at a time while streaming records. Files are
  * never loaded whole: memory stays at one chunk plus one record whatever the
  * file's size. 1 MiB amortises the read calls. */

@@ -27,7 +27,8 @@ struct ingest_rec {
     json_t *alert; /* normalized; NULL when rejected */
     char *json;    /* alert serialised */
     size_t json_len;
-    char *reason; /* why it was rejected; NULL when accepted */
+    char *reason; /* why it was rejected or ignored; NULL when accepted */
+    bool ignored; /* no security event: neither stored nor dead-lettered */
     bool explicit_id;
     /* after commit */
     char case_id[ULID_LEN + 1];
@@ -138,23 +139,33 @@ rp_status ingest_batch_reject(struct ingest_batch *b, const char *data, size_t l
     return RP_OK;
 }
 
+static rp_status batch_ignore(struct ingest_batch *b, const char *data, size_t len, uint64_t number,
+                              uint64_t line, const char *reason)
+{
+    struct ingest_rec *r;
+    rp_status st = new_rec(b, data, len, 0, number, line, &r);
+    if (st != RP_OK)
+        return st;
+    r->ignored = true;
+    r->reason = strdup(reason);
+    return r->reason ? RP_OK : RP_E_NOMEM;
+}
+
 rp_status ingest_batch_add(struct ingest_batch *b, const char *data, size_t len, uint64_t number,
                            uint64_t line)
 {
-    json_error_t jerr;
-    json_t *in = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (in == NULL) {
-        char why[RP_ERROR_MAX];
-        /* jansson counts lines within the record; report them in the input */
-        rp_fmt(why, sizeof(why), "invalid JSON at line %llu column %d: %s",
-               (unsigned long long)(line + (uint64_t)(jerr.line > 0 ? jerr.line - 1 : 0)),
-               jerr.column, jerr.text);
-        return ingest_batch_reject(b, data, len, number, line, why);
-    }
-    struct alert_opts ao = {b->opts.received_ms, b->opts.default_source, b->opts.config};
     struct rp_error err;
+    json_t *in = NULL;
+    rp_status st = ingest_format_read(&b->opts.format, data, len, &in, &err);
+    if (st == RP_E_INVALID)
+        return ingest_batch_reject(b, data, len, number, line, err.msg);
+    if (st == RP_E_NOTFOUND)
+        return batch_ignore(b, data, len, number, line, err.msg);
+    if (st != RP_OK)
+        return st;
+    struct alert_opts ao = {b->opts.received_ms, b->opts.default_source, b->opts.config};
     json_t *alert = NULL;
-    rp_status st = alert_normalize(in, &ao, &alert, &err);
+    st = alert_normalize(in, &ao, &alert, &err);
     bool explicit_id = json_is_string(json_object_get(in, "id"));
     json_decref(in);
     if (st == RP_E_INVALID)
@@ -177,10 +188,31 @@ rp_status ingest_batch_add(struct ingest_batch *b, const char *data, size_t len,
     return RP_OK;
 }
 
+enum reader_framing ingest_framing_for(const struct ingest_format_spec *spec, const char *data,
+                                       size_t len, enum ingest_format *detected)
+{
+    enum ingest_format f = spec->format;
+    if (f == FORMAT_AUTO)
+        f = ingest_format_detect(data, len);
+    if (detected != NULL)
+        *detected = f;
+    switch (ingest_format_framing(f)) {
+    case FRAMING_JSON:
+        return READER_JSON;
+    case FRAMING_WHOLE:
+        return READER_WHOLE;
+    case FRAMING_LINES:
+        break;
+    }
+    return READER_LINES;
+}
+
 rp_status ingest_batch_add_input(struct ingest_batch *b, const char *data, size_t len)
 {
     struct reader *rd;
-    rp_status st = reader_new_mem(data, len, RP_RECORD_MAX_BYTES, &rd);
+    enum ingest_format f;
+    enum reader_framing framing = ingest_framing_for(&b->opts.format, data, len, &f);
+    rp_status st = reader_new_mem_framed(framing, data, len, ingest_format_record_max(f), &rd);
     if (st != RP_OK)
         return st;
     for (;;) {
@@ -220,6 +252,10 @@ static rp_status commit_one(struct store *s, struct correlate *corr, struct inge
     for (size_t i = 0; i < b->n; i++) {
         struct ingest_rec *r = &b->recs[i];
         rp_status st;
+        if (r->ignored) {
+            b->counts.ignored++;
+            continue;
+        }
         if (r->alert == NULL) {
             char where[512];
             rp_fmt(where, sizeof(where), "%s record %llu line %llu", b->origin,
@@ -315,8 +351,19 @@ void ingest_batch_each_reject(const struct ingest_batch *b,
                               void *arg)
 {
     for (size_t i = 0; i < b->n; i++)
-        if (b->recs[i].alert == NULL)
+        if (b->recs[i].alert == NULL && !b->recs[i].ignored)
             fn(arg, b->recs[i].number, b->recs[i].line, b->recs[i].reason);
+}
+
+void ingest_batch_each(const struct ingest_batch *b,
+                       void (*fn)(void *arg, uint64_t number, uint64_t line, json_t *alert,
+                                  bool ignored, const char *reason),
+                       void *arg)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const struct ingest_rec *r = &b->recs[i];
+        fn(arg, r->number, r->line, r->alert, r->ignored, r->reason);
+    }
 }
 
 json_t *ingest_batch_result_json(const struct ingest_batch *b, size_t max_errors)
@@ -324,9 +371,10 @@ json_t *ingest_batch_result_json(const struct ingest_batch *b, size_t max_errors
     const struct ingest_counts *c = &b->counts;
     json_t *ids = json_array(), *cases = json_array(), *errors = json_array();
     json_t *o =
-        json_pack("{s:I, s:I, s:I, s:I, s:I}", "accepted", (json_int_t)c->accepted, "rejected",
-                  (json_int_t)c->rejected, "duplicates", (json_int_t)c->duplicates, "cases_created",
-                  (json_int_t)c->cases_created, "cases_updated", (json_int_t)c->cases_updated);
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "accepted", (json_int_t)c->accepted, "rejected",
+                  (json_int_t)c->rejected, "ignored", (json_int_t)c->ignored, "duplicates",
+                  (json_int_t)c->duplicates, "cases_created", (json_int_t)c->cases_created,
+                  "cases_updated", (json_int_t)c->cases_updated);
     if (ids == NULL || cases == NULL || errors == NULL || o == NULL)
         goto fail;
     for (size_t i = 0; i < b->n; i++) {
@@ -336,6 +384,8 @@ json_t *ingest_batch_result_json(const struct ingest_batch *b, size_t max_errors
             bad = json_array_append_new(ids, json_string(alert_str(r->alert, "id")));
             bad |=
                 json_array_append_new(cases, r->duplicate ? json_null() : json_string(r->case_id));
+        } else if (r->ignored) {
+            bad = 0;
         } else if (json_array_size(errors) < max_errors) {
             bad = json_array_append_new(errors, json_pack("{s:I, s:I, s:s}", "record",
                                                           (json_int_t)r->number, "line",

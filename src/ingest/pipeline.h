@@ -17,7 +17,10 @@
 
 #include "core/config.h"
 #include "core/status.h"
+#include "ingest/format.h"
 #include "store/store.h"
+
+#include "ingest/reader.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -27,17 +30,19 @@
 struct ingest_batch;
 
 struct ingest_opts {
-    const struct config *config; /* fingerprint overrides, window; may be NULL */
-    const char *channel;         /* "cli" or "http": recorded with dead letters */
-    const char *origin;          /* file name, "-" or "request from <token>" */
-    const char *default_source;  /* alert source when the record names none */
-    int64_t received_ms;         /* 0: now */
+    const struct config *config;      /* fingerprint overrides, window; may be NULL */
+    const char *channel;              /* "cli" or "http": recorded with dead letters */
+    const char *origin;               /* file name, "-" or "request from <token>" */
+    const char *default_source;       /* alert source when the record names none */
+    int64_t received_ms;              /* 0: now */
+    struct ingest_format_spec format; /* zero: FORMAT_AUTO, the vendor recognised */
 };
 
 /* Totals over what a batch (or several) did. Valid after commit. */
 struct ingest_counts {
     size_t accepted; /* stored, or already stored (duplicates) */
     size_t rejected;
+    size_t ignored;    /* well-formed records that are no security event */
     size_t duplicates; /* records whose id was already stored: not stored twice */
     size_t cases_created;
     size_t cases_updated;
@@ -47,8 +52,9 @@ struct ingest_counts {
 rp_status ingest_batch_new(const struct ingest_opts *opts, struct ingest_batch **out) RP_MUST_CHECK;
 void ingest_batch_free(struct ingest_batch *b);
 
-/* Parses and normalizes one record (bytes as delivered by the reader). A record
- * that fails is kept as rejected: the return is RP_OK unless memory ran out. */
+/* Reads (in the batch's format), parses and normalizes one record (bytes as
+ * delivered by the reader). A record that fails is kept as rejected, one that is
+ * no security event as ignored: the return is RP_OK unless memory ran out. */
 rp_status ingest_batch_add(struct ingest_batch *b, const char *data, size_t len, uint64_t number,
                            uint64_t line) RP_MUST_CHECK;
 
@@ -56,7 +62,8 @@ rp_status ingest_batch_add(struct ingest_batch *b, const char *data, size_t len,
 rp_status ingest_batch_reject(struct ingest_batch *b, const char *data, size_t len, uint64_t number,
                               uint64_t line, const char *reason) RP_MUST_CHECK;
 
-/* Splits a whole in-memory input (an HTTP body) and adds every record. */
+/* Splits a whole in-memory input (an HTTP body) in the batch's format (detected
+ * from its first bytes when FORMAT_AUTO) and adds every record. */
 rp_status ingest_batch_add_input(struct ingest_batch *b, const char *data,
                                  size_t len) RP_MUST_CHECK;
 
@@ -77,6 +84,17 @@ const struct ingest_counts *ingest_batch_counts(const struct ingest_batch *b);
  * "cases_updated":Y,"ids":[...],"errors":[{"record":R,"line":L,"error":"..."}]}
  * listing at most max_errors errors (the count stays exact). New reference. */
 json_t *ingest_batch_result_json(const struct ingest_batch *b, size_t max_errors);
+
+/* Calls fn for each record in order: alert is the normalized alert (NULL when
+ * rejected or ignored; then reason says why). Valid before and after commit. */
+void ingest_batch_each(const struct ingest_batch *b,
+                       void (*fn)(void *arg, uint64_t number, uint64_t line, json_t *alert,
+                                  bool ignored, const char *reason),
+                       void *arg);
+
+/* The reader framing of a format (FORMAT_AUTO: detected from data). */
+enum reader_framing ingest_framing_for(const struct ingest_format_spec *spec, const char *data,
+                                       size_t len, enum ingest_format *detected);
 
 /* Calls fn for each rejected record in order (record number, line, reason). */
 void ingest_batch_each_reject(const struct ingest_batch *b,

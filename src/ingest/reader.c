@@ -16,6 +16,7 @@ enum mode { MODE_UNKNOWN, MODE_SEQ, MODE_ARRAY, MODE_DONE };
 enum arr_state { ARR_FIRST, ARR_VALUE, ARR_AFTER, ARR_END };
 
 struct reader {
+    enum reader_framing framing;
     struct buf in;    /* streaming: the undelivered bytes */
     const char *data; /* what is scanned: in.data, or the caller's memory */
     size_t len;
@@ -45,22 +46,37 @@ static struct reader *alloc_reader(size_t max_record)
     return r;
 }
 
-rp_status reader_new(size_t max_record, struct reader **out)
+rp_status reader_new_framed(enum reader_framing framing, size_t max_record, struct reader **out)
 {
     *out = alloc_reader(max_record);
-    return *out ? RP_OK : RP_E_NOMEM;
+    if (*out == NULL)
+        return RP_E_NOMEM;
+    (*out)->framing = framing;
+    return RP_OK;
 }
 
-rp_status reader_new_mem(const char *data, size_t len, size_t max_record, struct reader **out)
+rp_status reader_new_mem_framed(enum reader_framing framing, const char *data, size_t len,
+                                size_t max_record, struct reader **out)
 {
     struct reader *r = alloc_reader(max_record);
     if (r == NULL)
         return RP_E_NOMEM;
+    r->framing = framing;
     r->mem = true;
     r->data = data;
     r->len = len;
     *out = r;
     return RP_OK;
+}
+
+rp_status reader_new(size_t max_record, struct reader **out)
+{
+    return reader_new_framed(READER_JSON, max_record, out);
+}
+
+rp_status reader_new_mem(const char *data, size_t len, size_t max_record, struct reader **out)
+{
+    return reader_new_mem_framed(READER_JSON, data, len, max_record, out);
 }
 
 void reader_free(struct reader *r)
@@ -84,6 +100,11 @@ bool reader_is_ndjson(const struct reader *r)
 rp_status reader_feed(struct reader *r, const char *p, size_t n)
 {
     RP_ASSERT(!r->mem);
+    if (r->framing == READER_WHOLE && r->in.len + n > r->max_record + 1) {
+        /* keep one byte past the limit: enough to know the input is too long */
+        size_t room = r->max_record + 1 - r->in.len;
+        n = n < room ? n : room;
+    }
     if (r->pos > 0) {
         buf_consume(&r->in, r->pos);
         r->pos = 0;
@@ -207,11 +228,86 @@ static size_t line_end(struct reader *r, size_t start)
     return nl ? (size_t)(nl - r->data) : r->len;
 }
 
+static bool blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_ws(p[i]))
+            return false;
+    return true;
+}
+
+/* One line per record. */
+static rp_status next_line(struct reader *r, bool eof, struct reader_record *rec, bool *have)
+{
+    for (;;) {
+        if (r->pos >= r->len)
+            return RP_OK;
+        size_t e = line_end(r, r->pos);
+        bool complete = e < r->len || eof;
+        size_t start = r->pos;
+        if (!complete && e - start <= r->max_record)
+            return RP_OK; /* wait for the rest of the line */
+        uint64_t line = r->line;
+        size_t end = e;
+        if (end > start && r->data[end - 1] == '\r')
+            end--;
+        if (end - start > r->max_record) {
+            rp_fmt(r->errbuf, sizeof(r->errbuf), "line longer than %zu bytes", r->max_record);
+            deliver(r, rec, start, start + r->max_record, line, r->errbuf);
+            r->pos = start + r->max_record;
+            r->skipping = true;
+            *have = true;
+            return RP_OK;
+        }
+        r->pos = e < r->len ? e + 1 : e;
+        r->line++;
+        if (blank(r->data + start, end - start))
+            continue;
+        deliver(r, rec, start, end, line, NULL);
+        *have = true;
+        return RP_OK;
+    }
+}
+
+/* The whole input as one record. */
+static rp_status next_whole(struct reader *r, bool eof, struct reader_record *rec, bool *have)
+{
+    if (!eof || r->mode == MODE_DONE)
+        return RP_OK;
+    r->mode = MODE_DONE;
+    if (blank(r->data + r->pos, r->len - r->pos))
+        return RP_OK;
+    if (r->len - r->pos > r->max_record) {
+        rp_fmt(r->errbuf, sizeof(r->errbuf), "input longer than %zu bytes", r->max_record);
+        deliver(r, rec, r->pos, r->pos + r->max_record, 1, r->errbuf);
+    } else {
+        deliver(r, rec, r->pos, r->len, 1, NULL);
+    }
+    r->pos = r->len;
+    *have = true;
+    return RP_OK;
+}
+
 rp_status reader_next(struct reader *r, bool eof, struct reader_record *rec, bool *have)
 {
     *have = false;
     if (r->mem)
         eof = true;
+    if (r->framing == READER_WHOLE)
+        return next_whole(r, eof, rec, have);
+    if (r->framing == READER_LINES) {
+        if (r->skipping) {
+            size_t e = line_end(r, r->pos);
+            if (e == r->len) {
+                r->pos = r->len;
+                return RP_OK;
+            }
+            r->pos = e + 1;
+            r->line++;
+            r->skipping = false;
+        }
+        return next_line(r, eof, rec, have);
+    }
     for (;;) {
         if (r->mode == MODE_DONE)
             return RP_OK;

@@ -32,6 +32,10 @@
 
 struct reader;
 
+/* How records are cut: JSON documents (above), one record per line (blank lines
+ * skipped, a trailing \r dropped), or the whole input as one record. */
+enum reader_framing { READER_JSON, READER_LINES, READER_WHOLE };
+
 struct reader_record {
     const char *data; /* the record's bytes, valid until the next reader call */
     size_t len;
@@ -42,6 +46,12 @@ struct reader_record {
 
 /* A reader for one input. max_record: longest record accepted (bytes). */
 rp_status reader_new(size_t max_record, struct reader **out) RP_MUST_CHECK;
+
+/* The same with another framing. */
+rp_status reader_new_framed(enum reader_framing framing, size_t max_record,
+                            struct reader **out) RP_MUST_CHECK;
+rp_status reader_new_mem_framed(enum reader_framing framing, const char *data, size_t len,
+                                size_t max_record, struct reader **out) RP_MUST_CHECK;
 
 /* A reader over a whole input already in memory (an HTTP body): nothing is
  * copied, data must outlive the reader, and reader_feed must not be called. */
