@@ -128,9 +128,12 @@ static rp_status read_json(const struct ingest_format_spec *spec, const char *da
 {
     json_error_t jerr;
     json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL && jerr.line <= 1) /* the record's own line is reported with it */
+        return rp_error_set(err, RP_E_INVALID, "invalid JSON at column %d: %s", jerr.column,
+                            jerr.text);
     if (doc == NULL)
         return rp_error_set(err, RP_E_INVALID,
-                            "invalid JSON at line %d column %d of the record: %s", jerr.line,
+                            "invalid JSON at line %d (of the record) column %d: %s", jerr.line,
                             jerr.column, jerr.text);
     rp_status st;
     if (spec->vendor != NULL) {
