@@ -49,6 +49,12 @@ rp_status cli_stream(FILE *f, const char *name, const struct ingest_opts *opts, 
     rp_status st = read_chunk(f, name, chunk, &n, &eof);
     enum ingest_format detected = FORMAT_JSON;
     enum reader_framing framing = ingest_framing_for(&opts->format, chunk, n, &detected);
+    /* records of a JSON or whole input are read in the input's format; lines stay
+     * auto-detected one by one (a syslog stream may carry CEF and JSON lines) */
+    struct ingest_opts fixed = *opts;
+    if (framing != READER_LINES)
+        fixed.format.format = detected;
+    opts = &fixed;
     rp_status rst = reader_new_framed(framing, ingest_format_record_max(detected), &rd);
     if (rst == RP_OK && n > 0)
         rst = reader_feed(rd, chunk, n);

@@ -212,6 +212,9 @@ rp_status ingest_batch_add_input(struct ingest_batch *b, const char *data, size_
     struct reader *rd;
     enum ingest_format f;
     enum reader_framing framing = ingest_framing_for(&b->opts.format, data, len, &f);
+    /* as in cli/stream.c: a JSON or whole input's records are read in its format */
+    if (framing != READER_LINES)
+        b->opts.format.format = f;
     rp_status st = reader_new_mem_framed(framing, data, len, ingest_format_record_max(f), &rd);
     if (st != RP_OK)
         return st;
