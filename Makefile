@@ -2,7 +2,8 @@
 # file makes sure the Debian packages are there (scripts/deps.sh) and drives it.
 #
 #   make          build build/riposte
-#   make check    normal and ASan+UBSan builds, every test; ends "N passed, N failed"
+#   make check    normal and ASan+UBSan builds, every test, each fuzz target for
+#                 FUZZ_CHECK_SECONDS; ends "N passed, N failed"
 #   make run      start the daemon on its embedded defaults (SQLite, 127.0.0.1:8080)
 #   make bench    the benchmarks (bench/RESULTS.md)
 #   make fuzz     run each fuzz target with libFuzzer for FUZZ_SECONDS
@@ -12,6 +13,8 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 DEPS_STAMP := $(BUILD)/.deps-ok
+# make check runs each fuzz target briefly; make fuzz for longer (FUZZ_SECONDS)
+FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps check run bench fuzz format format-check valgrind clean
 
@@ -41,7 +44,7 @@ FORCE:
 
 check: $(BUILD)/riposte $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD) >/dev/null || ninja -C $(ASAN_BUILD)
-	@python3 scripts/runtests.py $(BUILD) $(ASAN_BUILD)
+	@python3 scripts/runtests.py --fuzz $(FUZZ_CHECK_SECONDS) $(BUILD) $(ASAN_BUILD)
 
 run: $(BUILD)/riposte
 	./$(BUILD)/riposte serve

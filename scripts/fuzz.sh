@@ -2,7 +2,7 @@
 # fuzz.sh: builds each libFuzzer target of tests/fuzz/ with clang, ASan and UBSan,
 # and runs each for FUZZ_SECONDS over a copy of its seed corpus.
 #
-#   scripts/fuzz.sh [TARGET...]        targets: reader alert config observable time
+#   scripts/fuzz.sh [TARGET...]        targets: every tests/fuzz/fuzz_*.c (default: all)
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
@@ -28,7 +28,11 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 extra=${FUZZ_ARGS:-}
-all_targets=(reader alert config observable time)
+all_targets=()
+for f in tests/fuzz/fuzz_*.c; do
+    t=${f#tests/fuzz/fuzz_}
+    all_targets+=("${t%.c}")
+done
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
@@ -65,13 +69,15 @@ ninja -C "$build" libriposte.a >/dev/null || {
     exit 2
 }
 
-libs=$(pkg-config --libs jansson sqlite3 libmicrohttpd libcrypto libuv yaml-0.1)
+pkgs="jansson sqlite3 libmicrohttpd libcrypto libuv yaml-0.1 libpsl gmime-3.0 libxml-2.0"
+libs="$(pkg-config --libs $pkgs) -lm"
+cflags=$(pkg-config --cflags $pkgs)
 mkdir -p "$build/fuzz" "$build/artifacts"
 for t in "${targets[@]}"; do
     # shellcheck disable=SC2086
     clang -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -Isrc -I"$build" "tests/fuzz/fuzz_$t.c" "$build/libriposte.a" $libs -lpthread \
+        -Isrc -I"$build" $cflags "tests/fuzz/fuzz_$t.c" "$build/libriposte.a" $libs -lpthread \
         -o "$build/fuzz/fuzz_$t" || {
         echo "fuzz.sh: linking fuzz_$t failed" >&2
         exit 2

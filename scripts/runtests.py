@@ -10,6 +10,8 @@ is `N passed, N failed`, the closing line CI reads.
     scripts/runtests.py BUILD_DIR...            run everything
     scripts/runtests.py --valgrind BUILD_DIR    unit and fuzz-corpus tests under valgrind
     scripts/runtests.py --suite unit BUILD_DIR  one suite
+    scripts/runtests.py --fuzz SECONDS BUILD... also run every fuzz target with
+                                                libFuzzer for SECONDS (scripts/fuzz.sh)
 """
 import json
 import os
@@ -75,9 +77,33 @@ def run_one(build, t, valgrind, log):
     return passed, failed, skipped, failures, err, secs
 
 
+def run_fuzz(seconds, log):
+    """Each libFuzzer target for a few seconds: one test case per target."""
+    env = dict(os.environ, FUZZ_SECONDS=str(seconds))
+    start = time.monotonic()
+    p = subprocess.run(["bash", "scripts/fuzz.sh"], env=env, capture_output=True, text=True,
+                       errors="replace", timeout=3600)
+    log.write("==== fuzz.sh rc=%s\n%s\n---- stderr\n%s\n" % (p.returncode, p.stdout, p.stderr))
+    passed = failed = 0
+    for line in p.stdout.splitlines():
+        m = re.match(r"^(fuzz_\w+): (ok|CRASH)", line)
+        if not m:
+            continue
+        ok = m.group(2) == "ok"
+        passed += ok
+        failed += not ok
+        print("%s fuzz      %-18s %s" % ("ok  " if ok else "FAIL", m.group(1), line.split(": ", 1)[1]))
+    if p.returncode != 0 and failed == 0:
+        failed += 1
+        print("FAIL fuzz      fuzz.sh exited %d: %s" % (p.returncode, p.stderr.strip()[-300:]))
+    print("     fuzzing took %.0fs" % (time.monotonic() - start))
+    return passed, failed
+
+
 def main(argv):
     valgrind = False
     suite = None
+    fuzz_seconds = 0
     builds = []
     i = 0
     while i < len(argv):
@@ -87,6 +113,9 @@ def main(argv):
         elif a == "--suite":
             i += 1
             suite = argv[i]
+        elif a == "--fuzz":
+            i += 1
+            fuzz_seconds = int(argv[i])
         else:
             builds.append(a)
         i += 1
@@ -117,6 +146,10 @@ def main(argv):
                     if tail:
                         print("     stderr (last lines):\n       " + tail.replace("\n", "\n       "))
                 sys.stdout.flush()
+        if fuzz_seconds > 0:
+            p, f = run_fuzz(fuzz_seconds, log)
+            total_pass += p
+            total_fail += f
     print("full output: tests/artifacts/test.log")
     print("%d passed, %d failed, %d skipped" % (total_pass, total_fail, total_skip))
     return 0 if total_fail == 0 else 1
