@@ -11,7 +11,7 @@ PKGS=(
   libjansson-dev libsqlite3-dev libmicrohttpd-dev libssl-dev libuv1-dev libyaml-dev
   libpsl-dev publicsuffix libgmime-3.0-dev libxml2-dev
   # tests and tools
-  libcmocka-dev valgrind curl sqlite3 python3 wrk
+  libcmocka-dev valgrind curl sqlite3 python3 wrk time
 )
 
 missing=()
