@@ -264,6 +264,16 @@ static rp_status set_err(struct sqlite_store *s, rp_status st, const char *fmt, 
 /* The status for a SQLite result code (extended codes are on). */
 static rp_status status_of(int rc)
 {
+    switch (rc & 0xff) { /* the primary code of an extended one */
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return RP_E_BUSY; /* another writer: retrying later can succeed */
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+        return RP_E_IO; /* the environment: disk full or failing */
+    default:
+        break;
+    }
     switch (rc) {
     case SQLITE_NOMEM:
         return RP_E_NOMEM;
