@@ -19,8 +19,8 @@
 
 #include "ingest/parsers.h"
 
-rp_status mail_parse_alert(const char *data, size_t len, json_t **alert, struct rp_error *err)
-    RP_MUST_CHECK;
+rp_status mail_parse_alert(const char *data, size_t len, json_t **alert,
+                           struct rp_error *err) RP_MUST_CHECK;
 
 /* True when data looks like a mail (RFC 5322 header lines at the start). */
 #include <stdbool.h>
