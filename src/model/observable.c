@@ -67,9 +67,22 @@ static rp_status reduce_tail(struct buf *out)
     return RP_OK;
 }
 
+/* True when s cannot hold a defang: none starts without one of these bytes. */
+static bool defang_free(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '[' || c == '(' || c == '{' || c == 'x' || c == 'X')
+            return false;
+    }
+    return true;
+}
+
 rp_status observable_refang(const char *s, size_t n, struct buf *out)
 {
     buf_reset(out);
+    if (defang_free(s, n)) /* the common case: one copy, no tail checks */
+        return buf_append(out, s, n);
     rp_status st = buf_append(out, "", 0); /* data is a valid string even when n is 0 */
     for (size_t i = 0; st == RP_OK && i < n; i++) {
         st = buf_append(out, s + i, 1);
