@@ -11,11 +11,11 @@
 
 /* {"version":"1.0","vendor":..,"product":..,"product_version":..,"event_id":..,
  *  "attributes":{...}} */
-rp_status leef_parse(const char *data, size_t len, json_t **out, struct rp_error *err)
-    RP_MUST_CHECK;
+rp_status leef_parse(const char *data, size_t len, json_t **out,
+                     struct rp_error *err) RP_MUST_CHECK;
 
 /* ingest_parse_fn: a LEEF event as an alert (sev, src, dst, usrName, ...). */
-rp_status leef_parse_alert(const char *data, size_t len, json_t **alert, struct rp_error *err)
-    RP_MUST_CHECK;
+rp_status leef_parse_alert(const char *data, size_t len, json_t **alert,
+                           struct rp_error *err) RP_MUST_CHECK;
 
 #endif

@@ -43,14 +43,14 @@ rp_status syslog_parse(const char *line, size_t len, struct syslog_msg *out,
 
 /* RFC 5424 structured data as a JSON object {"sd-id": {"param": "value"}},
  * with the escapes \" \\ \] undone. */
-rp_status syslog_sd_json(const char *sd, size_t len, json_t **out, struct rp_error *err)
-    RP_MUST_CHECK;
+rp_status syslog_sd_json(const char *sd, size_t len, json_t **out,
+                         struct rp_error *err) RP_MUST_CHECK;
 
 /* The ingest_parse_fn for syslog lines: parses the header, then the MSG as CEF,
  * LEEF, an sshd/PAM auth line or a Cylance threat event; host and time from the
  * header fill what the MSG lacks; raw is the whole line. A well-formed message of
  * no known kind is RP_E_NOTFOUND (ignored). */
-rp_status syslog_parse_alert(const char *line, size_t len, json_t **alert, struct rp_error *err)
-    RP_MUST_CHECK;
+rp_status syslog_parse_alert(const char *line, size_t len, json_t **alert,
+                             struct rp_error *err) RP_MUST_CHECK;
 
 #endif
