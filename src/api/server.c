@@ -32,6 +32,7 @@
 #include "core/time.h"
 #include "ingest/pipeline.h"
 #include "ingest/queue.h"
+#include "ingest/syslog_listener.h"
 #include "model/case.h"
 #include "store/store.h"
 
@@ -139,6 +140,7 @@ struct server {
     int64_t flush_deadline;
     /* counters of the writer thread */
     uint64_t groups, batches, accepted, rejected, failed;
+    struct syslog_listener *syslog; /* when the configuration asks for one */
 };
 
 static struct request *request_of(struct ingest_queue_item *it)
@@ -1142,6 +1144,7 @@ static void on_signal(uv_signal_t *h, int signum)
         (void)shutdown(fd, SHUT_RDWR);
         srv->quiesced_fd = fd;
     }
+    syslog_listener_stop(srv->syslog); /* stores what it holds */
     srv->phase = STOP_GRACE;
     srv->grace_deadline = time_mono_ms() + RP_SHUTDOWN_GRACE_MS;
     uv_timer_start(&srv->stop_timer, on_stop_tick, 0, STOP_TICK_MS);
@@ -1200,6 +1203,52 @@ static unsigned default_threads(void)
     if (n > RP_HTTP_THREADS_MAX)
         n = RP_HTTP_THREADS_MAX;
     return (unsigned)n;
+}
+
+/* The syslog listener's batches: stored on this (the writer's) thread, alone. */
+static rp_status syslog_submit(void *arg, struct ingest_batch *b)
+{
+    struct server *srv = arg;
+    struct rp_error e = {{0}};
+    rp_status st = ingest_commit(srv->store, srv->config, &b, 1, &e);
+    if (st != RP_OK) {
+        char q[RP_ERROR_MAX + 8];
+        log_error("syslog.commit_failed", "status=%s error=%s", rp_status_str(st),
+                  log_quote(q, sizeof(q), e.msg));
+        return st;
+    }
+    const struct ingest_counts *c = ingest_batch_counts(b);
+    srv->accepted += c->accepted;
+    srv->rejected += c->rejected;
+    srv->batches++;
+    log_debug("syslog.commit", "accepted=%zu rejected=%zu ignored=%zu", c->accepted, c->rejected,
+              c->ignored);
+    return RP_OK;
+}
+
+/* Binds the syslog addresses of the configuration, if any. */
+static rp_status start_syslog(struct server *srv, struct rp_error *err)
+{
+    const struct config *cfg = srv->config;
+    if (cfg == NULL || (cfg->syslog_udp == NULL && cfg->syslog_tcp == NULL))
+        return RP_OK;
+    struct server_addr udp, tcp;
+    if (cfg->syslog_udp != NULL && server_listen_parse(cfg->syslog_udp, &udp, err) != RP_OK) {
+        rp_error_prefix(err, "syslog.udp");
+        return RP_E_USAGE;
+    }
+    if (cfg->syslog_tcp != NULL && server_listen_parse(cfg->syslog_tcp, &tcp, err) != RP_OK) {
+        rp_error_prefix(err, "syslog.tcp");
+        return RP_E_USAGE;
+    }
+    rp_status st = syslog_listener_new(&srv->loop, cfg,
+                                       cfg->syslog_udp ? (const struct sockaddr *)&udp.ss : NULL,
+                                       cfg->syslog_tcp ? (const struct sockaddr *)&tcp.ss : NULL,
+                                       syslog_submit, srv, &srv->syslog, err);
+    if (st == RP_OK)
+        log_info("syslog.start", "udp=%s tcp=%s", cfg->syslog_udp ? udp.text : "-",
+                 cfg->syslog_tcp ? tcp.text : "-");
+    return st;
 }
 
 rp_status server_new(const struct server_opts *o, struct server **out, struct rp_error *err)
@@ -1294,6 +1343,9 @@ rp_status server_new(const struct server_opts *o, struct server **out, struct rp
     mallopt(M_MMAP_THRESHOLD, TRIM_MMAP_MIN);
 #endif
     raise_nofile();
+    st = start_syslog(srv, err);
+    if (st != RP_OK)
+        goto fail;
     st = bind_listen(srv, err);
     if (st != RP_OK)
         goto fail;
@@ -1387,6 +1439,7 @@ void server_free(struct server *srv)
         close(srv->quiesced_fd);
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
+    syslog_listener_stop(srv->syslog); /* no-op when the stop signal did it */
     if (srv->handles_made) {
         uv_close((uv_handle_t *)&srv->wake, on_handle_closed);
         uv_close((uv_handle_t *)&srv->sig_term, on_handle_closed);
@@ -1396,6 +1449,9 @@ void server_free(struct server *srv)
         uv_close((uv_handle_t *)&srv->trim_timer, on_handle_closed);
         uv_run(&srv->loop, UV_RUN_DEFAULT);
     }
+    if (srv->syslog != NULL && !srv->handles_made)
+        uv_run(&srv->loop, UV_RUN_DEFAULT); /* let the listener's handles close */
+    syslog_listener_free(srv->syslog);
     if (srv->loop_made)
         (void)uv_loop_close(&srv->loop);
     if (srv->tls_made)

@@ -69,6 +69,8 @@ static const struct {
               "  GET  /api/v1/cases         ?status=S&limit=N\n"
               "  GET  /api/v1/cases/{id}\n"
               "  GET  /healthz              no token needed\n"
+              "With syslog.udp / syslog.tcp in the configuration it also receives\n"
+              "syslog (CEF, LEEF, auth lines...) on those addresses.\n"
               "Every other endpoint needs 'Authorization: Bearer TOKEN' (riposte token\n"
               "create). Listening beyond loopback without any token is refused.\n"
               "SIGTERM or SIGINT: stop accepting, store what was acknowledged, exit 0.\n"},

@@ -38,6 +38,8 @@ void config_fini(struct config *c)
         return;
     free(c->db_path);
     free(c->listen);
+    free(c->syslog_udp);
+    free(c->syslog_tcp);
     sources_free(c->sources, c->nsources);
     config_init(c);
 }
@@ -108,6 +110,27 @@ static rp_status load_correlation(struct loader *l, yaml_node_t *n, struct confi
         } else {
             return at(l, k, "unknown key correlation.%s (known: window)", key ? key : "?");
         }
+    }
+    return RP_OK;
+}
+
+static rp_status load_syslog(struct loader *l, yaml_node_t *n, struct config *c)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return at(l, n, "syslog: expected a mapping (udp, tcp)");
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        rp_status st;
+        if (key != NULL && strcmp(key, "udp") == 0)
+            st = want_string(l, v, "syslog.udp", &c->syslog_udp);
+        else if (key != NULL && strcmp(key, "tcp") == 0)
+            st = want_string(l, v, "syslog.tcp", &c->syslog_tcp);
+        else
+            st = at(l, k, "unknown key syslog.%s (known: udp, tcp)", key ? key : "?");
+        if (st != RP_OK)
+            return st;
     }
     return RP_OK;
 }
@@ -234,8 +257,11 @@ rp_status config_load_buffer(struct config *c, const char *name, const char *dat
             st = load_correlation(&l, v, &nc);
         else if (strcmp(key, "sources") == 0)
             st = load_sources(&l, v, &nc);
+        else if (strcmp(key, "syslog") == 0)
+            st = load_syslog(&l, v, &nc);
         else
-            st = at(&l, k, "unknown key '%s' (known: db, listen, log_level, correlation, sources)",
+            st = at(&l, k,
+                    "unknown key '%s' (known: db, listen, log_level, correlation, sources, syslog)",
                     key);
     }
     yaml_document_delete(&doc);

@@ -9,6 +9,9 @@
  *   sources:
  *     crowdstrike:
  *       fingerprint: [rule, host.name, file.sha256]
+ *   syslog:
+ *     udp: 127.0.0.1:5514
+ *     tcp: 127.0.0.1:5514
  *
  * Every key is optional; unknown keys are errors (a typo must not silently fall
  * back to a default). Errors read `file:line:col: what is wrong`. Command-line
@@ -40,6 +43,8 @@ struct config {
     int64_t correlate_window_ms; /* default RP_CORRELATE_WINDOW_DEFAULT_MS */
     size_t nsources;
     struct config_source *sources;
+    char *syslog_udp; /* "HOST:PORT" to receive syslog on, or NULL */
+    char *syslog_tcp; /* the same over TCP (octet-counted or newline framing) */
 };
 
 /* Fills c with the defaults. */

@@ -45,6 +45,16 @@
  * the HTTP body limit, so that what the API accepts the CLI accepts too. */
 #define RP_INGEST_WHOLE_MAX (32u * 1024u * 1024u)
 
+/* Syslog received by `serve` is committed in groups: when this many messages
+ * wait, or RP_SYSLOG_FLUSH_MS after the first of a group arrived. A sender
+ * gets no acknowledgement either way; the delay only bounds how long a message
+ * sits in memory before it is stored. */
+#define RP_SYSLOG_FLUSH_MS 200
+
+/* TCP syslog connections at once, and the bytes one may hold while a message is
+ * incomplete (an octet-counted frame is at most a line). */
+#define RP_SYSLOG_TCP_CONNECTIONS_MAX 256
+
 /* Bytes read from a file or pipe at a time while streaming records. Files are
  * never loaded whole: memory stays at one chunk plus one record whatever the
  * file's size. 1 MiB amortises the read calls. */
@@ -162,5 +172,148 @@
 
 #define RP_CONFIG_MAX_BYTES       (1024u * 1024u)
 #define RP_FINGERPRINT_FIELDS_MAX 16
+
+/* --- vendor normalizers ------------------------------------------------------ */
+
+/* Parts of a dotted path a vendor mapper reads ("kibana.alert.rule.name" is 4):
+ * the deepest vendor field read is 5 deep; 8 bounds the walk. */
+#define RP_VENDOR_PATH_SEGMENTS_MAX 8
+
+/* One key of such a path: vendor keys are tens of bytes ("kibana.alert.rule.
+ * name" read as one literal key is the longest, 22). */
+#define RP_VENDOR_KEY_MAX 128
+
+/* A key compared case-insensitively is looked for only in objects of at most
+ * this many keys: vendor objects have tens; a hostile object with a million keys
+ * must not cost a million comparisons per field read. */
+#define RP_VENDOR_CASEFOLD_KEYS_MAX 512
+
+/* extra.<vendor>: the vendor's own fields that have no normalized place. Keys,
+ * string length and array entries are bounded so that extra stays a summary
+ * (the whole document is in raw): a CrowdStrike detection has about 30 such
+ * fields, a description a few hundred bytes, a list of TTPs tens of entries. */
+#define RP_VENDOR_EXTRA_KEYS_MAX   48
+#define RP_VENDOR_EXTRA_STRING_MAX 4096
+#define RP_VENDOR_EXTRA_ARRAY_MAX  32
+
+/* Entries of a vendor list read for fields (CrowdStrike behaviors, Defender and
+ * Graph evidence, Okta targets): real alerts carry a handful to tens. */
+#define RP_VENDOR_LIST_MAX 64
+
+/* Explicit observables a vendor mapping adds (evidence IPs, URLs, domains) on
+ * top of those derived from the typed fields; well under RP_OBSERVABLES_MAX. */
+#define RP_VENDOR_OBSERVABLES_MAX 64
+
+/* Fields named in extra.<vendor>.dropped (values the gate would refuse). */
+#define RP_VENDOR_DROPPED_MAX 16
+
+/* One Windows event as XML. A Security event with its RenderingInfo is 2-8 KB;
+ * a 4688 with a 32K-character command line stays under 200 KB. Larger input is
+ * refused before libxml2 sees it. */
+#define RP_WINEVENT_XML_MAX (256u * 1024u)
+
+/* <Data> elements read from one event's EventData: Security events have up to
+ * about 30. */
+#define RP_WINEVENT_DATA_MAX 256
+
+/* --- mail --------------------------------------------------------------------- */
+
+/* One raw mail (ingest/mail.c): the whole-input record limit. Gmail and
+ * Exchange Online accept 25 MB of attachments, about 33 MB once base64-encoded,
+ * which 32 MiB just holds; GMime's tree of a mail costs about twice its size. */
+#define RP_MAIL_MAX_BYTES RP_INGEST_WHOLE_MAX
+
+/* Header fields in one header block (the message's, or one MIME part's).
+ * Office 365 mail carries 60-150 fields and long relay chains 50 Received
+ * lines; 1000 is several times the worst real mail. More is a mail built to
+ * slow the parser down, and it is rejected. */
+#define RP_MAIL_HEADERS_MAX 1000
+
+/* MIME nesting, multiparts and attached messages counted together. A user's
+ * report of a forwarded mail is 6-8 deep (mixed > message > mixed > related >
+ * alternative > text); 16 leaves room for forwards of forwards. Deeper is
+ * rejected. (GMime bounds its own recursion at 1024 multipart and 512 message
+ * levels, which stays within a 128 KiB stack.) */
+#define RP_MAIL_DEPTH_MAX 16
+
+/* MIME entities in one mail, all levels together. Newsletters with inline
+ * images reach 50-100; 512 bounds the walk and the attachment hashing work. */
+#define RP_MAIL_PARTS_MAX 512
+
+/* Distinct URLs kept in email.urls, links kept in email.links, and attachments
+ * listed in email.attachments; more are counted and named in extra.truncated.
+ * Each URL is one observable and each attachment up to four (name, md5, sha1,
+ * sha256), plus three senders: 120 + 4 * 32 + 3 = 251 stays within
+ * RP_OBSERVABLES_MAX, so a mail never fails normalisation for its link count.
+ * Phishing mails carry 1-30 links and 0-5 attachments. */
+#define RP_MAIL_URLS_MAX        120
+#define RP_MAIL_LINKS_MAX       120
+#define RP_MAIL_ATTACHMENTS_MAX 32
+
+/* One URL. Tracking and phishing URLs with tokens reach 2-4 KiB; longer ones
+ * are dropped (counted in extra.truncated) rather than cut into a wrong URL. */
+#define RP_MAIL_URL_MAX_BYTES 8192
+
+/* Visible text kept per link (email.links[].text): a sentence, not a page. */
+#define RP_MAIL_LINK_TEXT_MAX 512
+
+/* Received lines kept (email.received) and recipients listed (email.to).
+ * Real relay chains are under 20 hops; mass mail lists its recipients in Bcc. */
+#define RP_MAIL_RECEIVED_MAX   64
+#define RP_MAIL_RECIPIENTS_MAX 100
+
+/* --- syslog, CEF, LEEF --- */
+
+/* (The length of one line is RP_INGEST_LINE_MAX above. A line costs at most a
+ * repaired copy, 3x when every byte is invalid UTF-8, and its unescaped values,
+ * never longer than the line.) */
+
+/* key=value fields in one CEF extension or one LEEF event. The CEF dictionary
+ * has about 150 keys and a real event uses 10-40; 256 bounds the work and the
+ * JSON built per line. */
+#define RP_CEF_EXT_MAX 256
+
+/* Length of one CEF/LEEF key. The longest dictionary key is 31 bytes
+ * (deviceCustomIPv6Address1Label); vendor keys are as short. A longer run before
+ * an '=' is value text, not a key. */
+#define RP_CEF_KEY_MAX 128
+
+/* RFC 5424 structured data: SD elements per message and parameters per element.
+ * Real senders use 1-5 elements of 1-20 parameters; more is an attack on the
+ * JSON built from them. */
+#define RP_SYSLOG_SD_ELEMENTS_MAX 64
+#define RP_SYSLOG_SD_PARAMS_MAX   128
+
+/* "Key: value" fields of one CylancePROTECT syslog event: a threat event has 20;
+ * 64 leaves room for versions that add some. */
+#define RP_CYLANCE_FIELDS_MAX 64
+
+/* --- IOC extraction --- */
+
+/* Indicators reported from one text (intel/extract.h). A threat report lists
+ * tens to a few hundred; an IOC feed pasted whole, a few thousand. Past 10000
+ * the text is a data dump: the first 10000 are reported and the call says
+ * RP_E_LIMIT, so the hash set that drops repeats stays small. */
+#define RP_IOC_MAX 10000
+
+/* Bytes of distinct values kept for that de-duplication. At the usual 10-60
+ * bytes an indicator RP_IOC_MAX comes first; only thousands of long URLs reach
+ * this, which bounds the set's memory to a few MB whatever the text. */
+#define RP_IOC_BYTES_MAX (4u * 1024u * 1024u)
+
+/* One URL. RFC 9110 asks for at least 8000 octets and servers and browsers
+ * stop near 8 KiB; a longer run of URL characters is an encoded blob, not a
+ * link anyone follows, and is not reported (its host still is). */
+#define RP_IOC_URL_MAX 8192
+
+/* One defang separator run between two labels ("[.]", "example  [[ . ]] com",
+ * "user [ at ] example"). The longest spelling in public test sets is about 20
+ * bytes; 32 keeps the look-ahead at each label end constant. */
+#define RP_IOC_SEP_MAX 32
+
+/* Text read by `riposte extract` (the whole input is scanned in one piece, so
+ * it is held in memory). Reports, mails and logs are KBs to MBs; 64 MiB takes a
+ * large log or feed and refuses what would only exhaust memory. */
+#define RP_IOC_INPUT_MAX (64u * 1024u * 1024u)
 
 #endif

@@ -661,4 +661,40 @@ def refuses_public_listen_without_tokens(t):
     eq(d.cases(), [], "0.0.0.0 with a token: the API answers")
 
 
+@test
+def syslog_udp_and_tcp(t):
+    """syslog: UDP datagrams and TCP in both framings are stored; SIGTERM stores
+    what the listener still holds; a non-event line is ignored."""
+    import socket
+    import time
+    udp, tcp = tap.free_port(), tap.free_port()
+    cfg = t.write("syslog.yml", f"syslog:\n  udp: 127.0.0.1:{udp}\n  tcp: 127.0.0.1:{tcp}\n")
+    d = start(t, extra=("--config", cfg))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"<34>Nov 30 09:48:36 web1 sshd[12]: Failed password for invalid user admin "
+             b"from 203.0.113.7 port 5555 ssh2", ("127.0.0.1", udp))
+    u.sendto(b"CEF:0|Acme|IDS|1.0|100|Port scan|7|src=198.51.100.1 dst=10.0.0.5", ("127.0.0.1", udp))
+    u.close()
+    s = socket.create_connection(("127.0.0.1", tcp), timeout=5)
+    framed = b"<13>1 2026-11-30T09:00:00Z fw1 sshd 7 - - Accepted password for bob from 192.0.2.4 port 22 ssh2"
+    s.sendall(str(len(framed)).encode() + b" " + framed)
+    s.sendall(b"<13>Nov 30 09:48:37 web2 sshd[9]: Failed password for root from 203.0.113.8 port 1 ssh2\n")
+    s.sendall(b"<13>Nov 30 09:48:38 web2 sshd[9]: Connection closed by 203.0.113.8 port 1\n")
+    s.close()
+
+    def stored():
+        return len(t.sql("SELECT id FROM alerts")) == 4
+    tap.wait_until(stored, 10, "the four syslog events to be stored")
+    rows = t.sql("SELECT source, kind FROM alerts ORDER BY received_ms, id")
+    eq(sorted(r[1] for r in rows), ["auth", "auth", "auth", "network"], "kinds")
+    # what arrives just before SIGTERM is stored, not lost
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"<34>Nov 30 09:50:00 web3 sshd[1]: Failed password for carol from 203.0.113.9 port 2 ssh2",
+             ("127.0.0.1", udp))
+    u.close()
+    time.sleep(0.05)
+    eq(d.stop(signal.SIGTERM), 0, "exit code after SIGTERM")
+    eq(len(t.sql("SELECT id FROM alerts")), 5, "the last datagram is stored at SIGTERM")
+
+
 tap.main()

@@ -30,7 +30,10 @@ static void t_full(void **state)
                     "    fingerprint: [rule, host.name, file.sha256]\n"
                     "  siem:\n"
                     "    fingerprint:\n"
-                    "      - rule\n";
+                    "      - rule\n"
+                    "syslog:\n"
+                    "  udp: 127.0.0.1:5514\n"
+                    "  tcp: '[::1]:5514'\n";
     struct config c;
     struct rp_error err;
     config_init(&c);
@@ -47,6 +50,8 @@ static void t_full(void **state)
     assert_string_equal(s->fields[2], "file.sha256");
     assert_non_null(config_source_find(&c, "siem"));
     assert_null(config_source_find(&c, "other"));
+    assert_string_equal(c.syslog_udp, "127.0.0.1:5514");
+    assert_string_equal(c.syslog_tcp, "[::1]:5514");
     config_fini(&c);
     config_fini(NULL);
 }
@@ -81,6 +86,7 @@ static const struct {
     {"- a\n- b\n", "must be a mapping"},
     {"db: \"unterminated\n", "b.yml:"},
     {"a: b: c\n", "b.yml:1:5"},
+    {"syslog:\n  tls: 1\n", "b.yml:2:3: unknown key syslog.tls"},
 };
 
 static void t_errors(void **state)
