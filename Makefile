@@ -51,6 +51,7 @@ run: $(BUILD)/riposte
 
 bench: $(BUILD)/riposte
 	@bash bench/run.sh $(BUILD)
+	@bash bench/sources.sh $(BUILD)
 
 fuzz: $(DEPS_STAMP)
 	@bash scripts/fuzz.sh

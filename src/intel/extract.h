@@ -37,7 +37,9 @@ typedef int (*ioc_fn)(void *arg, enum ioc_type type, const char *value, size_t l
                       size_t offset);
 
 /* Scans text (len bytes, any bytes; invalid UTF-8 is skipped) and reports each
- * indicator. At most RP_IOC_MAX indicators are reported. */
+ * indicator. RP_OK; RP_E_LIMIT after reporting the first RP_IOC_MAX indicators
+ * (or when the distinct values fill their bounded set); RP_E_IO when no public
+ * suffix list can be loaded; RP_E_NOMEM. */
 rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg) RP_MUST_CHECK;
 
 #endif
