@@ -33,8 +33,7 @@ const char *ioc_type_name(enum ioc_type t);
 
 /* Called once per distinct (type, value) in order of first appearance; offset
  * is where it starts in the text. Return non-zero to stop. */
-typedef int (*ioc_fn)(void *arg, enum ioc_type type, const char *value, size_t len,
-                      size_t offset);
+typedef int (*ioc_fn)(void *arg, enum ioc_type type, const char *value, size_t len, size_t offset);
 
 /* Scans text (len bytes, any bytes; invalid UTF-8 is skipped) and reports each
  * indicator. RP_OK; RP_E_LIMIT after reporting the first RP_IOC_MAX indicators

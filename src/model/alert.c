@@ -126,14 +126,10 @@ static const struct field PARENT[] = {
     END,
 };
 static const struct field PROCESS[] = {
-    {"name", F_NAME, false, NULL, 0, 0},
-    {"path", F_TEXT, false, NULL, 0, 0},
-    {"cmdline", F_TEXT, false, NULL, 0, 0},
-    {"pid", F_INT, false, NULL, 0, 4294967295LL},
-    {"md5", F_MD5, false, NULL, 0, 0},
-    {"sha256", F_SHA256, false, NULL, 0, 0},
-    {"parent", F_OBJECT, false, PARENT, 0, 0},
-    END,
+    {"name", F_NAME, false, NULL, 0, 0},       {"path", F_TEXT, false, NULL, 0, 0},
+    {"cmdline", F_TEXT, false, NULL, 0, 0},    {"pid", F_INT, false, NULL, 0, 4294967295LL},
+    {"md5", F_MD5, false, NULL, 0, 0},         {"sha256", F_SHA256, false, NULL, 0, 0},
+    {"parent", F_OBJECT, false, PARENT, 0, 0}, END,
 };
 static const struct field FILE_[] = {
     {"name", F_NAME, false, NULL, 0, 0},
@@ -201,22 +197,14 @@ static const struct field REPORTER[] = {
  * ones (id, kind, severity, times, fingerprint, observables) are handled by code
  * and listed in SPECIAL so that they are not "unknown". */
 static const struct field TOP[] = {
-    {"source", F_NAME, false, NULL, 0, 0},
-    {"rule", F_NAME, false, NULL, 0, 0},
-    {"title", F_NAME, false, NULL, 0, 0},
-    {"host", F_OBJECT, false, HOST, 0, 0},
-    {"user", F_OBJECT, false, USER, 0, 0},
-    {"src", F_OBJECT, false, SRC, 0, 0},
-    {"dst", F_OBJECT, false, DST, 0, 0},
-    {"process", F_OBJECT, false, PROCESS, 0, 0},
-    {"file", F_OBJECT, false, FILE_, 0, 0},
-    {"email", F_OBJECT, false, EMAIL, 0, 0},
-    {"auth", F_OBJECT, false, AUTH, 0, 0},
-    {"reporter", F_OBJECT, false, REPORTER, 0, 0},
-    {"tags", F_NAME, true, NULL, 0, 0},
-    {"extra", F_ANYOBJ, false, NULL, 0, 0},
-    {"raw", F_ANY, false, NULL, 0, 0},
-    END,
+    {"source", F_NAME, false, NULL, 0, 0},  {"rule", F_NAME, false, NULL, 0, 0},
+    {"title", F_NAME, false, NULL, 0, 0},   {"host", F_OBJECT, false, HOST, 0, 0},
+    {"user", F_OBJECT, false, USER, 0, 0},  {"src", F_OBJECT, false, SRC, 0, 0},
+    {"dst", F_OBJECT, false, DST, 0, 0},    {"process", F_OBJECT, false, PROCESS, 0, 0},
+    {"file", F_OBJECT, false, FILE_, 0, 0}, {"email", F_OBJECT, false, EMAIL, 0, 0},
+    {"auth", F_OBJECT, false, AUTH, 0, 0},  {"reporter", F_OBJECT, false, REPORTER, 0, 0},
+    {"tags", F_NAME, true, NULL, 0, 0},     {"extra", F_ANYOBJ, false, NULL, 0, 0},
+    {"raw", F_ANY, false, NULL, 0, 0},      END,
 };
 static const char *const SPECIAL[] = {
     "id",          "kind",        "severity", "severity_label", "event_time", "received_time",

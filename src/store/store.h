@@ -80,7 +80,6 @@ rp_status store_alert_exists(struct store *s, const char *id, bool *found) RP_MU
 
 /* struct case_row (one row of the cases table) is in model/case.h. */
 
-
 /* The open case (status new, triage or contained) of this fingerprint whose last
  * alert arrived at or after since_ms; *found false when there is none. When
  * several match, the most recent. */
@@ -89,8 +88,8 @@ rp_status store_case_find_open(struct store *s, const char *fingerprint, int64_t
 
 /* Loads a case by id or by a unique id prefix (at least 6 characters):
  * RP_E_NOTFOUND, RP_E_AMBIGUOUS. */
-rp_status store_case_get(struct store *s, const char *id_or_prefix, struct case_row *out)
-    RP_MUST_CHECK;
+rp_status store_case_get(struct store *s, const char *id_or_prefix,
+                         struct case_row *out) RP_MUST_CHECK;
 
 rp_status store_case_insert(struct store *s, const struct case_row *c) RP_MUST_CHECK;
 
@@ -102,21 +101,21 @@ rp_status store_case_save(struct store *s, const struct case_row *c) RP_MUST_CHE
 /* Appends an entry: what happened (event: "created", "alert_added", "severity",
  * "status", "assignee", "note", ...), when, who (actor: "correlate", a user
  * name, "api:<token name>"), and detail (a JSON object, may be NULL). */
-rp_status store_timeline_add(struct store *s, const char *case_id, int64_t ts_ms,
-                             const char *actor, const char *event, json_t *detail) RP_MUST_CHECK;
+rp_status store_timeline_add(struct store *s, const char *case_id, int64_t ts_ms, const char *actor,
+                             const char *event, json_t *detail) RP_MUST_CHECK;
 
 /* --- reading for people ----------------------------------------------------------- */
 
 /* Cases as JSON summaries, newest first. status < 0: every status. At most limit
  * (<= RP_CASE_LIST_MAX). */
-rp_status store_case_list_json(struct store *s, int status, size_t limit, json_t **out)
-    RP_MUST_CHECK;
+rp_status store_case_list_json(struct store *s, int status, size_t limit,
+                               json_t **out) RP_MUST_CHECK;
 
 /* One case as JSON with its alerts (normalized, newest RP_CASE_ALERTS_SHOW_MAX)
  * and its timeline (oldest first, newest RP_TIMELINE_SHOW_MAX); the counts are
  * exact. NOTFOUND / AMBIGUOUS as store_case_get. */
-rp_status store_case_show_json(struct store *s, const char *id_or_prefix, json_t **out)
-    RP_MUST_CHECK;
+rp_status store_case_show_json(struct store *s, const char *id_or_prefix,
+                               json_t **out) RP_MUST_CHECK;
 
 /* The JSON summary of a case row, as the list and show calls give it. */
 json_t *store_case_row_json(const struct case_row *c);
@@ -137,13 +136,13 @@ rp_status store_deadletter_count(struct store *s, int64_t *out) RP_MUST_CHECK;
 
 /* Stores a token by name with the hex SHA-256 of its secret and a role.
  * RP_E_EXISTS when the name is taken. */
-rp_status store_token_put(struct store *s, const char *name, const char *hash_hex,
-                          const char *role, int64_t created_ms) RP_MUST_CHECK;
+rp_status store_token_put(struct store *s, const char *name, const char *hash_hex, const char *role,
+                          int64_t created_ms) RP_MUST_CHECK;
 
 /* Finds a token by the hash of its secret; NOTFOUND when there is none. name and
  * role are copied into the caller's buffers (RP_NAME_MAX_BYTES + 1 and 32). */
-rp_status store_token_find(struct store *s, const char *hash_hex, char *name, char *role)
-    RP_MUST_CHECK;
+rp_status store_token_find(struct store *s, const char *hash_hex, char *name,
+                           char *role) RP_MUST_CHECK;
 
 rp_status store_token_count(struct store *s, int64_t *out) RP_MUST_CHECK;
 
