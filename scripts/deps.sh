@@ -7,6 +7,9 @@ set -euo pipefail
 PKGS=(
   # build
   build-essential meson ninja-build pkg-config clang clang-format
+  # libFuzzer and the sanitizer runtimes for clang (only Recommended by clang,
+  # and recommends are not installed here)
+  libclang-rt-14-dev
   # libraries (DESIGN.md §11); headers for the modules built so far
   libjansson-dev libsqlite3-dev libmicrohttpd-dev libssl-dev libuv1-dev libyaml-dev
   libpsl-dev publicsuffix libgmime-3.0-dev libxml2-dev
