@@ -147,6 +147,26 @@ static bool is_file_tld(const char *tld, size_t n)
     return false;
 }
 
+/* File extensions that are no top-level domain but end names shaped like a
+ * mail domain ("icon@2x.png", "logo@home.svg"): an address outside the public
+ * suffix list must not end in one. */
+static const char *const FILE_EXTS[] = {
+    "7z",   "apk",  "asp", "aspx", "avi", "bak",  "bat",  "bin",  "bmp",  "cfg",  "cmd",
+    "css",  "csv",  "dat", "dll",  "doc", "docm", "docx", "eml",  "exe",  "gif",  "gz",
+    "htm",  "html", "ico", "img",  "ini", "iso",  "jar",  "jpeg", "jpg",  "js",   "json",
+    "log",  "lnk",  "mp3", "mp4",  "msg", "msi",  "odt",  "pdf",  "php",  "png",  "ppt",
+    "pptx", "ps1",  "rar", "rtf",  "scr", "svg",  "sys",  "tar",  "tif",  "tiff", "tmp",
+    "txt",  "vbs",  "wav", "webp", "xls", "xlsm", "xlsx", "xml",  "yaml", "yml",
+};
+
+static bool is_file_ext(const char *ext, size_t n)
+{
+    for (size_t k = 0; k < sizeof(FILE_EXTS) / sizeof(FILE_EXTS[0]); k++)
+        if (strlen(FILE_EXTS[k]) == n && memcmp(FILE_EXTS[k], ext, n) == 0)
+            return true;
+    return false;
+}
+
 /* Schemes whose URLs are reported; defanged spellings are refanged by
  * observable_refang (hxxp, hxxps, any case). */
 static const char *const SCHEMES[] = {
@@ -576,6 +596,30 @@ static bool domain_ok(struct scan *s, const struct name *nm, bool bare)
     return true;
 }
 
+/* The domain of an address outside the public suffix list ("user@corp.local"): mail is
+ * delivered inside organisations to names no public suffix covers, and a SOC
+ * wants those addresses too. Two labels at least, and a last label of 2-24
+ * letters that is no file extension ("icon@2x.png" is a file name). */
+static bool mail_domain_ok(struct scan *s, const struct name *nm)
+{
+    if (nm->nparts < 2 || nm->too_long)
+        return false;
+    const unsigned char *tld = s->t + nm->part[nm->nparts - 1][0];
+    size_t tl = nm->part[nm->nparts - 1][1];
+    if (tl < 2 || tl > 24)
+        return false;
+    char low[32];
+    for (size_t k = 0; k < tl; k++) {
+        if (!((tld[k] >= 'a' && tld[k] <= 'z') || (tld[k] >= 'A' && tld[k] <= 'Z')))
+            return false;
+        low[k] = (char)lower(tld[k]);
+    }
+    low[tl] = '\0';
+    if (is_file_tld(low, tl) || is_file_ext(low, tl))
+        return false;
+    return name_text(s, nm) && canonical(s, OBS_DOMAIN);
+}
+
 /* Whether a name run at start..end is a file name or a key rather than a host:
  * after a single '/' or '\' (a path), before '@' (a local part), a JSON key
  * ("user.name":), a key=value key, or a call ("os.system("). */
@@ -647,7 +691,7 @@ static bool try_email(struct scan *s, size_t i)
         return false;
     if (span_done(s, IOC_EMAIL, i, nm.end))
         return true;
-    if (!domain_ok(s, &nm, false))
+    if (!domain_ok(s, &nm, false) && !mail_domain_ok(s, &nm))
         return false;
     /* local part + '@' + the canonical domain */
     size_t dl = s->canon.len;

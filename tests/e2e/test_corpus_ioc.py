@@ -395,13 +395,13 @@ class Tally:
         self.skips[reason] = self.skips.get(reason, 0) + n
 
     def in_contract(self, item):
-        """False when item's host has no ICANN top-level domain."""
+        """False when a domain's or URL's host has no ICANN top-level domain.
+        Email addresses are always in: a plainly written address is reported
+        whatever its domain (mail is delivered to internal names too)."""
         kind, v = item
         host = None
         if kind == "domain":
             host = v
-        elif kind == "email":
-            host = v.rpartition("@")[2]
         elif kind == "url":
             h = urllib.parse.urlsplit(v).hostname
             host = h if h and canon_host(h) and canon_host(h)[0] == "domain" else None

@@ -122,6 +122,11 @@ static const struct {
     {"_dmarc.example.com", "domain:_dmarc.example.com"},
     {"see example.com- and", "domain:example.com"},
     {"mail to a@b.co, please", "email:a@b.co|domain:b.co"},
+    /* addresses outside the public suffix list are still addresses (their
+     * domains are not reported as domains); file names shaped like them are not */
+    {"ask admin@corp.local or user[@]example[.]com[.]tld",
+     "email:admin@corp.local|email:user@example.com.tld"},
+    {"icon@2x.png logo@home.svg report@q3.pdf", ""},
     {"VB.NET? ASP.NET!", "domain:vb.net|domain:asp.net"}, /* real names, known noise */
 
     /* must not find */
