@@ -105,23 +105,14 @@ static rp_status remember(struct correlate *c, const struct case_row *row, struc
     return RP_OK;
 }
 
-static int64_t time_field(json_t *alert, const char *key, int64_t dflt)
-{
-    const char *s = alert_str(alert, key);
-    int64_t ms;
-    if (time_parse_rfc3339(s, strlen(s), &ms, NULL) != RP_OK)
-        return dflt;
-    return ms;
-}
-
 rp_status correlate_alert(struct correlate *c, json_t *alert, struct correlate_outcome *out)
 {
     const char *fp = alert_str(alert, "fingerprint");
     const char *alert_id = alert_str(alert, "id");
     int severity = alert_severity(alert);
     int64_t now = time_now_ms();
-    int64_t received = time_field(alert, "received_time", now);
-    int64_t event = time_field(alert, "event_time", received);
+    int64_t received = alert_time_ms(alert, "received_time", now);
+    int64_t event = alert_time_ms(alert, "event_time", received);
     int64_t since = received - c->window_ms;
     rp_status st;
 

@@ -288,13 +288,8 @@ static rp_status commit_one(struct store *s, struct correlate *corr, struct inge
             return st;
         memcpy(r->case_id, out.case_id, sizeof(r->case_id));
         r->created = out.created;
-        const char *rt = alert_str(r->alert, "received_time");
-        const char *et = alert_str(r->alert, "event_time");
-        int64_t received = b->opts.received_ms, event = received;
-        if (time_parse_rfc3339(rt, strlen(rt), &received, NULL) != RP_OK)
-            received = b->opts.received_ms;
-        if (time_parse_rfc3339(et, strlen(et), &event, NULL) != RP_OK)
-            event = received;
+        int64_t received = alert_time_ms(r->alert, "received_time", b->opts.received_ms);
+        int64_t event = alert_time_ms(r->alert, "event_time", received);
         struct store_alert sa = {
             .id = id,
             .case_id = r->case_id,

@@ -795,6 +795,13 @@ const char *alert_str(json_t *alert, const char *key)
     return s ? s : "";
 }
 
+int64_t alert_time_ms(json_t *alert, const char *key, int64_t dflt)
+{
+    const char *s = alert_str(alert, key);
+    int64_t ms;
+    return time_parse_rfc3339(s, strlen(s), &ms, NULL) == RP_OK ? ms : dflt;
+}
+
 int alert_severity(json_t *alert)
 {
     return (int)json_integer_value(json_object_get(alert, "severity"));

@@ -58,6 +58,10 @@ bool alert_field_known(const char *path);
 
 /* Convenience getters on a normalized alert (never NULL: "" or 0 when absent). */
 const char *alert_str(json_t *alert, const char *key);
+
+/* A time field of a normalized alert ("event_time", "received_time") in epoch
+ * ms, or dflt when it is absent or unreadable. */
+int64_t alert_time_ms(json_t *alert, const char *key, int64_t dflt);
 int alert_severity(json_t *alert);
 
 #endif
