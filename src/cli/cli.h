@@ -24,6 +24,7 @@ int cli_token(int argc, char **argv);
 int cli_help(int argc, char **argv);
 int cli_parse(int argc, char **argv);
 int cli_extract(int argc, char **argv);
+int cli_cacao(int argc, char **argv);
 
 /* Prints the help of one command (or the overview when name is NULL) to f.
  * Returns false when there is no such command. */

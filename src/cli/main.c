@@ -42,7 +42,7 @@ static const struct {
     int (*fn)(int, char **);
 } COMMANDS[] = {
     {"ingest", cli_ingest}, {"case", cli_case},   {"serve", cli_serve},     {"token", cli_token},
-    {"help", cli_help},     {"parse", cli_parse}, {"extract", cli_extract},
+    {"help", cli_help},     {"parse", cli_parse}, {"extract", cli_extract}, {"cacao", cli_cacao},
 };
 
 int main(int argc, char **argv)

@@ -316,4 +316,12 @@
  * large log or feed and refuses what would only exhaust memory. */
 #define RP_IOC_INPUT_MAX (64u * 1024u * 1024u)
 
+/* --- expressions (expr/) --- */
+
+/* --- playbooks (playbook/) --- */
+
+/* --- CACAO (playbook/cacao*) --- */
+
+/* --- engine and runs (engine/) --- */
+
 #endif
