@@ -203,6 +203,15 @@ rp_status playbook_load_file(const char *path, struct playbook **out,
 rp_status playbook_load_string(const char *name, const char *text, size_t len,
                                struct playbook **out, struct rp_error *err) RP_MUST_CHECK;
 
+/* Loader flags. PB_LOAD_ANY_ACTION accepts action names the registry does not
+ * know (a CACAO import names command types no connector may offer yet); the
+ * engine refuses to run such a step ("unknown action") instead. */
+#define PB_LOAD_ANY_ACTION 0x1u
+
+rp_status playbook_load_string_flags(const char *name, const char *text, size_t len,
+                                     unsigned flags, struct playbook **out,
+                                     struct rp_error *err) RP_MUST_CHECK;
+
 /* Accepts NULL. */
 void playbook_free(struct playbook *pb);
 
