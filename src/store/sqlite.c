@@ -135,6 +135,65 @@ static const char *const MIGRATIONS[] = {
     "  role TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+
+    /* 2: playbooks, runs and their event logs, prompts */
+    "CREATE TABLE playbooks ("
+    "  name TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, version),"
+    "  UNIQUE (name, sha256)"
+    ");"
+
+    "CREATE TABLE runs ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  playbook TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  trigger TEXT NOT NULL,"
+    "  dedup_key TEXT UNIQUE," /* NULLs are distinct: manual runs have none */
+    "  alert_id TEXT,"
+    "  case_id TEXT,"
+    "  mode TEXT NOT NULL,"
+    "  context TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  error TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  finished_ms INTEGER"
+    ");"
+    /* recovery reads the unfinished ones at every start */
+    "CREATE INDEX runs_unfinished ON runs (status) WHERE status IN ('running', 'waiting');"
+
+    /* the log: appended in groups, read back whole on recovery and by run-show */
+    "CREATE TABLE run_events ("
+    "  run_id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  key TEXT,"
+    "  data TEXT,"
+    "  PRIMARY KEY (run_id, seq)"
+    ") WITHOUT ROWID;"
+
+    "CREATE TABLE prompts ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  step_key TEXT NOT NULL,"
+    "  to_addr TEXT,"
+    "  role TEXT,"
+    "  question TEXT NOT NULL,"
+    "  options TEXT NOT NULL,"
+    "  default_option TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  deadline_ms INTEGER NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'open',"
+    "  answer TEXT,"
+    "  answered_by TEXT,"
+    "  answered_ms INTEGER"
+    ");"
+    "CREATE INDEX prompts_answered ON prompts (answered_ms) WHERE answered_ms IS NOT NULL;",
 };
 
 #define SQ_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -178,6 +237,22 @@ enum stmt_id {
     ST_TOKEN_COUNT,
     ST_TOKEN_LIST,
     ST_TOKEN_REVOKE,
+    ST_PLAYBOOK_FIND,
+    ST_PLAYBOOK_MAXVER,
+    ST_PLAYBOOK_INSERT,
+    ST_PLAYBOOK_TEXT,
+    ST_RUN_INSERT,
+    ST_RUN_STATUS,
+    ST_RUN_EVENT_ADD,
+    ST_RUN_EVENTS,
+    ST_RUN_UNFINISHED,
+    ST_RUN_LIST,
+    ST_RUN_GET_RANGE,
+    ST_PROMPT_PUT,
+    ST_PROMPT_GET,
+    ST_PROMPT_ANSWER,
+    ST_PROMPT_EXPIRE,
+    ST_PROMPT_LIST,
     ST_COUNT
 };
 
@@ -230,6 +305,47 @@ static const char *const SQL[ST_COUNT] = {
     [ST_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
     [ST_TOKEN_LIST] = "SELECT name, role, created_ms FROM tokens ORDER BY name",
     [ST_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
+    /* Column names matter below: rows_json() turns NAME_ms into an RFC 3339
+     * "NAME" and NAME_json into the parsed JSON "NAME". */
+    [ST_PLAYBOOK_FIND] = "SELECT version FROM playbooks WHERE name = ?1 AND sha256 = ?2",
+    [ST_PLAYBOOK_MAXVER] = "SELECT coalesce(max(version), 0) FROM playbooks WHERE name = ?1",
+    [ST_PLAYBOOK_INSERT] = "INSERT INTO playbooks (name, version, sha256, text, created_ms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_PLAYBOOK_TEXT] = "SELECT version, text FROM playbooks WHERE name = ?1 "
+                         "AND (?2 = 0 OR version = ?2) ORDER BY version DESC LIMIT 1",
+    [ST_RUN_INSERT] = "INSERT INTO runs (id, playbook, version, trigger, dedup_key, alert_id, "
+                      "case_id, mode, context, status, created_ms, updated_ms) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?10)",
+    [ST_RUN_STATUS] = "UPDATE runs SET status = ?2, error = ?3, updated_ms = ?4, finished_ms = "
+                      "CASE WHEN ?2 IN ('succeeded', 'failed') THEN ?4 END WHERE id = ?1",
+    [ST_RUN_EVENT_ADD] = "INSERT INTO run_events (run_id, seq, ts_ms, type, key, data) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_RUN_EVENTS] = "SELECT seq, ts_ms AS ts_ms, type, key, data AS data_json FROM run_events "
+                      "WHERE run_id = ?1 ORDER BY seq",
+    [ST_RUN_UNFINISHED] = "SELECT id, playbook, version, trigger, alert_id, case_id, mode, "
+                          "context AS context_json, created_ms FROM runs "
+                          "WHERE status IN ('running', 'waiting') ORDER BY id",
+    [ST_RUN_LIST] = "SELECT id, playbook, version, trigger, alert_id, case_id, mode, status, "
+                    "error, created_ms, updated_ms, finished_ms FROM runs "
+                    "WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
+    [ST_RUN_GET_RANGE] = "SELECT id, playbook, version, trigger, alert_id, case_id, mode, status, "
+                         "error, created_ms, updated_ms, finished_ms FROM runs "
+                         "WHERE id >= ?1 AND id < ?1 || '~' ORDER BY id LIMIT 2",
+    [ST_PROMPT_PUT] = "INSERT INTO prompts (id, run_id, step_key, to_addr, role, question, "
+                      "options, default_option, created_ms, deadline_ms) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_PROMPT_GET] = "SELECT id, run_id, step_key, to_addr AS \"to\", role, question, "
+                      "options AS options_json, default_option AS \"default\", created_ms, "
+                      "deadline_ms, status, answer, answered_by, answered_ms FROM prompts "
+                      "WHERE id = ?1",
+    [ST_PROMPT_ANSWER] = "UPDATE prompts SET status = 'answered', answer = ?2, answered_by = ?3, "
+                         "answered_ms = ?4 WHERE id = ?1 AND status = 'open'",
+    [ST_PROMPT_EXPIRE] = "UPDATE prompts SET status = 'expired', answered_ms = ?2 "
+                         "WHERE id = ?1 AND status = 'open'",
+    [ST_PROMPT_LIST] = "SELECT id, run_id, step_key, to_addr AS \"to\", role, question, "
+                       "options AS options_json, default_option AS \"default\", created_ms, "
+                       "deadline_ms, status, answer, answered_by, answered_ms FROM prompts "
+                       "WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
 };
 
 /* --- the handle ----------------------------------------------------------------------- */
@@ -1345,6 +1461,431 @@ static rp_status sq_token_revoke(struct store *base, const char *name)
     return ret;
 }
 
+/* --- rows as JSON ------------------------------------------------------------------------------
+ */
+
+/* Appends every row st yields to arr as an object keyed by column name: NULL as
+ * null, integers and text as they are, a column NAME_ms as the RFC 3339 time
+ * "NAME" (null for NULL), a column NAME_json as the parsed JSON "NAME". The
+ * caller has bound st and readies it afterwards. */
+static rp_status rows_json(struct sqlite_store *s, sqlite3_stmt *st, json_t *arr, const char *what)
+{
+    int rc;
+    int ncol = sqlite3_column_count(st);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = json_object();
+        if (row == NULL || json_array_append_new(arr, row) != 0)
+            return set_err(s, RP_E_NOMEM, "%s: out of memory", what);
+        for (int c = 0; c < ncol; c++) {
+            const char *name = sqlite3_column_name(st, c);
+            size_t n = strlen(name);
+            char key[64];
+            json_t *v = NULL;
+            int type = sqlite3_column_type(st, c);
+            if (n > 3 && strcmp(name + n - 3, "_ms") == 0) {
+                snprintf(key, sizeof key, "%.*s", (int)(n - 3), name);
+                if (type == SQLITE_NULL) {
+                    v = json_null();
+                } else {
+                    char t[TIME_RFC3339_LEN];
+                    time_format_rfc3339(sqlite3_column_int64(st, c), t);
+                    v = json_string(t);
+                }
+            } else if (n > 5 && strcmp(name + n - 5, "_json") == 0) {
+                snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
+                v = type == SQLITE_NULL
+                        ? json_null()
+                        : json_loadb((const char *)sqlite3_column_text(st, c),
+                                     (size_t)sqlite3_column_bytes(st, c), JSON_DECODE_ANY, NULL);
+                if (v == NULL)
+                    return set_err(s, RP_E_STORE, "%s: column %s holds bad JSON", what, name);
+            } else {
+                snprintf(key, sizeof key, "%s", name);
+                if (type == SQLITE_NULL)
+                    v = json_null();
+                else if (type == SQLITE_INTEGER)
+                    v = json_integer(sqlite3_column_int64(st, c));
+                else
+                    v = json_stringn(col_text(st, c), (size_t)sqlite3_column_bytes(st, c));
+            }
+            if (!put(row, key, v))
+                return set_err(s, RP_E_NOMEM, "%s: out of memory", what);
+        }
+    }
+    if (rc != SQLITE_DONE)
+        return db_err(s, rc, what);
+    return RP_OK;
+}
+
+/* Runs statement id with text ?1 (may be NULL) and, when limit > 0, integer
+ * ?2, collecting the rows as rows_json() does into a new array *out. */
+static rp_status query_json(struct sqlite_store *s, enum stmt_id id, const char *arg, int64_t limit,
+                            json_t **out, const char *what)
+{
+    json_t *arr = json_array();
+    if (arr == NULL)
+        return set_err(s, RP_E_NOMEM, "%s: out of memory", what);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, id, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        if (sqlite3_bind_parameter_count(st) >= 1)
+            bind_text(&b, 1, arg);
+        if (limit > 0)
+            bind_int(&b, 2, limit);
+        ret = b.rc == SQLITE_OK ? rows_json(s, st, arr, what) : db_err(s, b.rc, what);
+        stmt_done(st);
+    }
+    if (ret != RP_OK) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = arr;
+    return RP_OK;
+}
+
+/* A JSON value as compact text for a column; NULL stays NULL. */
+static char *json_text(json_t *v)
+{
+    return v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
+/* --- playbooks ----------------------------------------------------------------------------------
+ */
+
+static rp_status sq_playbook_put(struct store *base, const char *name, const char *sha256,
+                                 const char *text, size_t len, int64_t now_ms, int *version,
+                                 bool *created)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_PLAYBOOK_FIND, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    bind_text(&b, 2, sha256);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        *created = false;
+        stmt_done(st);
+        return RP_OK;
+    }
+    stmt_done(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, rc, "looking up a playbook version");
+    int64_t maxv = 0;
+    ret = count_query(s, ST_PLAYBOOK_MAXVER, name, &maxv, "numbering a playbook version");
+    if (ret != RP_OK)
+        return ret;
+    ret = stmt_get(s, ST_PLAYBOOK_INSERT, &st);
+    if (ret != RP_OK)
+        return ret;
+    b = (struct binder){st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    bind_int(&b, 2, maxv + 1);
+    bind_text(&b, 3, sha256);
+    bind_textn(&b, 4, text, len);
+    bind_int(&b, 5, now_ms);
+    ret = step_done(s, st, b.rc, "storing a playbook version");
+    if (ret == RP_OK) {
+        *version = (int)(maxv + 1);
+        *created = true;
+    }
+    return ret;
+}
+
+static rp_status sq_playbook_text(struct store *base, const char *name, int version, char **text,
+                                  size_t *len, int *version_out)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_PLAYBOOK_TEXT, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    bind_int(&b, 2, version);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        char *t = malloc(n + 1);
+        if (t == NULL) {
+            ret = set_err(s, RP_E_NOMEM, "playbook text: out of memory");
+        } else {
+            memcpy(t, col_text(st, 1), n);
+            t[n] = '\0';
+            *text = t;
+            *len = n;
+            *version_out = sqlite3_column_int(st, 0);
+        }
+    } else if (rc == SQLITE_DONE) {
+        ret = set_err(s, RP_E_NOTFOUND, "no playbook '%s' version %d", name, version);
+    } else {
+        ret = db_err(s, rc, "reading a playbook version");
+    }
+    stmt_done(st);
+    return ret;
+}
+
+/* --- runs ----------------------------------------------------------------------------------------
+ */
+
+static rp_status sq_run_insert(struct store *base, const struct store_run *r)
+{
+    struct sqlite_store *s = sq(base);
+    char *context = json_text(r->context);
+    if (context == NULL)
+        return set_err(s, RP_E_NOMEM, "run context: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_RUN_INSERT, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_text(&b, 1, r->id);
+        bind_text(&b, 2, r->playbook);
+        bind_int(&b, 3, r->version);
+        bind_text(&b, 4, r->trigger);
+        bind_text(&b, 5, r->dedup_key);
+        bind_text(&b, 6, r->alert_id);
+        bind_text(&b, 7, r->case_id);
+        bind_text(&b, 8, r->mode);
+        bind_text(&b, 9, context);
+        bind_int(&b, 10, r->created_ms);
+        ret = step_done(s, st, b.rc, "storing a run");
+        if (ret == RP_E_EXISTS)
+            set_err(s, RP_E_EXISTS, "a run for '%s' exists already",
+                    r->dedup_key != NULL ? r->dedup_key : r->id);
+    }
+    free(context);
+    return ret;
+}
+
+static rp_status sq_run_status(struct store *base, const char *id, const char *status,
+                               const char *error, int64_t now_ms)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_RUN_STATUS, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, id);
+    bind_text(&b, 2, status);
+    bind_text(&b, 3, error);
+    bind_int(&b, 4, now_ms);
+    ret = step_done(s, st, b.rc, "updating a run");
+    if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+        ret = set_err(s, RP_E_NOTFOUND, "no run '%s'", id);
+    return ret;
+}
+
+static rp_status sq_run_event_add(struct store *base, const char *run_id, int64_t seq,
+                                  int64_t ts_ms, const char *type, const char *key, json_t *data)
+{
+    struct sqlite_store *s = sq(base);
+    char *text = NULL;
+    if (data != NULL && (text = json_text(data)) == NULL)
+        return set_err(s, RP_E_NOMEM, "run event: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_RUN_EVENT_ADD, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_text(&b, 1, run_id);
+        bind_int(&b, 2, seq);
+        bind_int(&b, 3, ts_ms);
+        bind_text(&b, 4, type);
+        bind_text(&b, 5, key);
+        bind_text(&b, 6, text);
+        ret = step_done(s, st, b.rc, "storing a run event");
+    }
+    free(text);
+    return ret;
+}
+
+static rp_status sq_run_events(struct store *base, const char *run_id, json_t **out)
+{
+    return query_json(sq(base), ST_RUN_EVENTS, run_id, 0, out, "reading a run's events");
+}
+
+static rp_status sq_run_unfinished(struct store *base, json_t **out)
+{
+    return query_json(sq(base), ST_RUN_UNFINISHED, NULL, 0, out, "reading unfinished runs");
+}
+
+static rp_status sq_run_list_json(struct store *base, const char *status, size_t limit,
+                                  json_t **out)
+{
+    return query_json(sq(base), ST_RUN_LIST, status, (int64_t)limit, out, "listing runs");
+}
+
+static rp_status sq_run_show_json(struct store *base, const char *id_or_prefix, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    size_t n = strnlen(id_or_prefix, ULID_LEN + 1);
+    if (n < 6 || n > ULID_LEN)
+        return set_err(s, RP_E_NOTFOUND, "no run '%.*s': give 6 to %d characters of its id",
+                       (int)(n > ULID_LEN ? ULID_LEN : n), id_or_prefix, ULID_LEN);
+    char key[ULID_LEN + 1];
+    for (size_t i = 0; i <= n; i++)
+        key[i] = (char)toupper((unsigned char)id_or_prefix[i]);
+    json_t *rows = NULL;
+    rp_status ret = query_json(s, ST_RUN_GET_RANGE, key, 0, &rows, "looking up a run");
+    if (ret != RP_OK)
+        return ret;
+    if (json_array_size(rows) != 1) {
+        ret = json_array_size(rows) == 0
+                  ? set_err(s, RP_E_NOTFOUND, "no run '%s'", id_or_prefix)
+                  : set_err(s, RP_E_AMBIGUOUS, "run '%s': the prefix matches several runs",
+                            id_or_prefix);
+        json_decref(rows);
+        return ret;
+    }
+    json_t *run = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    json_t *events = NULL;
+    ret = sq_run_events(base, json_string_value(json_object_get(run, "id")), &events);
+    if (ret == RP_OK && !put(run, "events", events))
+        ret = set_err(s, RP_E_NOMEM, "run: out of memory");
+    if (ret != RP_OK) {
+        json_decref(run);
+        return ret;
+    }
+    *out = run;
+    return RP_OK;
+}
+
+/* --- prompts -------------------------------------------------------------------------------------
+ */
+
+static rp_status sq_prompt_put(struct store *base, const struct store_prompt *p)
+{
+    struct sqlite_store *s = sq(base);
+    char *options = json_text(p->options);
+    if (options == NULL)
+        return set_err(s, RP_E_NOMEM, "prompt: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_PROMPT_PUT, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_text(&b, 1, p->id);
+        bind_text(&b, 2, p->run_id);
+        bind_text(&b, 3, p->step_key);
+        bind_text(&b, 4, p->to);
+        bind_text(&b, 5, p->role);
+        bind_text(&b, 6, p->question);
+        bind_text(&b, 7, options);
+        bind_text(&b, 8, p->default_option);
+        bind_int(&b, 9, p->created_ms);
+        bind_int(&b, 10, p->deadline_ms);
+        ret = step_done(s, st, b.rc, "storing a prompt");
+    }
+    free(options);
+    return ret;
+}
+
+static rp_status sq_prompt_get_json(struct store *base, const char *id, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    json_t *rows = NULL;
+    rp_status ret = query_json(s, ST_PROMPT_GET, id, 0, &rows, "reading a prompt");
+    if (ret != RP_OK)
+        return ret;
+    if (json_array_size(rows) == 0) {
+        json_decref(rows);
+        return set_err(s, RP_E_NOTFOUND, "no prompt '%s'", id);
+    }
+    *out = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    return RP_OK;
+}
+
+/* Checks and takes the answer inside the caller's transaction. */
+static rp_status prompt_answer_tx(struct sqlite_store *s, const char *id, const char *option,
+                                  const char *by, int64_t now_ms)
+{
+    json_t *p = NULL;
+    rp_status ret = sq_prompt_get_json(&s->base, id, &p);
+    if (ret != RP_OK)
+        return ret;
+    const char *status = json_string_value(json_object_get(p, "status"));
+    json_t *opts = json_object_get(p, "options");
+    bool known = false;
+    size_t i;
+    json_t *o;
+    json_array_foreach(opts, i, o) known |=
+        json_is_string(o) && strcmp(json_string_value(o), option) == 0;
+    int64_t deadline = 0;
+    const char *dl = json_string_value(json_object_get(p, "deadline"));
+    struct rp_error e;
+    if (dl == NULL || time_parse_rfc3339(dl, strlen(dl), &deadline, &e) != RP_OK)
+        deadline = 0;
+    if (status == NULL || strcmp(status, "open") != 0)
+        ret = set_err(s, RP_E_EXISTS, "prompt %s is %s: it takes one answer", id,
+                      status != NULL ? status : "closed");
+    else if (now_ms > deadline)
+        ret = set_err(s, RP_E_LIMIT, "prompt %s: the answer came after the deadline %s", id,
+                      dl != NULL ? dl : "?");
+    else if (!known)
+        ret = set_err(s, RP_E_INVALID, "prompt %s: '%s' is not one of its options", id, option);
+    json_decref(p);
+    if (ret != RP_OK)
+        return ret;
+    sqlite3_stmt *st = NULL;
+    ret = stmt_get(s, ST_PROMPT_ANSWER, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, id);
+    bind_text(&b, 2, option);
+    bind_text(&b, 3, by);
+    bind_int(&b, 4, now_ms);
+    ret = step_done(s, st, b.rc, "answering a prompt");
+    if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+        ret = set_err(s, RP_E_EXISTS, "prompt %s was answered already", id);
+    return ret;
+}
+
+static rp_status sq_prompt_answer(struct store *base, const char *id, const char *option,
+                                  const char *by, int64_t now_ms)
+{
+    struct sqlite_store *s = sq(base);
+    bool own = sqlite3_get_autocommit(s->db) != 0;
+    rp_status ret = RP_OK;
+    if (own && (ret = sq_begin(base)) != RP_OK)
+        return ret;
+    ret = prompt_answer_tx(s, id, option, by, now_ms);
+    if (own) {
+        if (ret == RP_OK)
+            ret = sq_commit(base);
+        else
+            sq_rollback(base);
+    }
+    return ret;
+}
+
+static rp_status sq_prompt_expire(struct store *base, const char *id, int64_t now_ms)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_PROMPT_EXPIRE, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, id);
+    bind_int(&b, 2, now_ms);
+    ret = step_done(s, st, b.rc, "expiring a prompt");
+    if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+        ret = set_err(s, RP_E_EXISTS, "prompt %s is not open", id);
+    return ret;
+}
+
+static rp_status sq_prompt_list_json(struct store *base, const char *status, size_t limit,
+                                     json_t **out)
+{
+    return query_json(sq(base), ST_PROMPT_LIST, status, (int64_t)limit, out, "listing prompts");
+}
+
 static const char *sq_errmsg(struct store *base)
 {
     return sq(base)->errmsg;
@@ -1373,5 +1914,19 @@ static const struct store_backend SQLITE_BACKEND = {
     .token_count = sq_token_count,
     .token_list_json = sq_token_list_json,
     .token_revoke = sq_token_revoke,
+    .playbook_put = sq_playbook_put,
+    .playbook_text = sq_playbook_text,
+    .run_insert = sq_run_insert,
+    .run_status = sq_run_status,
+    .run_event_add = sq_run_event_add,
+    .run_events = sq_run_events,
+    .run_unfinished = sq_run_unfinished,
+    .run_list_json = sq_run_list_json,
+    .run_show_json = sq_run_show_json,
+    .prompt_put = sq_prompt_put,
+    .prompt_get_json = sq_prompt_get_json,
+    .prompt_answer = sq_prompt_answer,
+    .prompt_expire = sq_prompt_expire,
+    .prompt_list_json = sq_prompt_list_json,
     .errmsg = sq_errmsg,
 };

@@ -182,6 +182,101 @@ rp_status store_token_revoke(struct store *s, const char *name)
     return s->ops->token_revoke(s, name);
 }
 
+/* --- playbooks, runs, prompts: see store.h ---------------------------------------------- */
+
+rp_status store_playbook_put(struct store *s, const char *name, const char *sha256,
+                             const char *text, size_t len, int64_t now_ms, int *version,
+                             bool *created)
+{
+    RP_ASSERT(s != NULL && name != NULL && sha256 != NULL && text != NULL && version != NULL &&
+              created != NULL);
+    return s->ops->playbook_put(s, name, sha256, text, len, now_ms, version, created);
+}
+
+rp_status store_playbook_text(struct store *s, const char *name, int version, char **text,
+                              size_t *len, int *version_out)
+{
+    RP_ASSERT(s != NULL && name != NULL && text != NULL && len != NULL && version_out != NULL);
+    return s->ops->playbook_text(s, name, version, text, len, version_out);
+}
+
+rp_status store_run_insert(struct store *s, const struct store_run *r)
+{
+    RP_ASSERT(s != NULL && r != NULL && r->id != NULL && r->playbook != NULL &&
+              r->trigger != NULL && r->mode != NULL && r->context != NULL);
+    return s->ops->run_insert(s, r);
+}
+
+rp_status store_run_status(struct store *s, const char *id, const char *status, const char *error,
+                           int64_t now_ms)
+{
+    RP_ASSERT(s != NULL && id != NULL && status != NULL);
+    return s->ops->run_status(s, id, status, error, now_ms);
+}
+
+rp_status store_run_event_add(struct store *s, const char *run_id, int64_t seq, int64_t ts_ms,
+                              const char *type, const char *key, json_t *data)
+{
+    RP_ASSERT(s != NULL && run_id != NULL && type != NULL);
+    return s->ops->run_event_add(s, run_id, seq, ts_ms, type, key, data);
+}
+
+rp_status store_run_events(struct store *s, const char *run_id, json_t **out)
+{
+    RP_ASSERT(s != NULL && run_id != NULL && out != NULL);
+    return s->ops->run_events(s, run_id, out);
+}
+
+rp_status store_run_unfinished(struct store *s, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    return s->ops->run_unfinished(s, out);
+}
+
+rp_status store_run_list_json(struct store *s, const char *status, size_t limit, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    return s->ops->run_list_json(s, status, limit, out);
+}
+
+rp_status store_run_show_json(struct store *s, const char *id_or_prefix, json_t **out)
+{
+    RP_ASSERT(s != NULL && id_or_prefix != NULL && out != NULL);
+    return s->ops->run_show_json(s, id_or_prefix, out);
+}
+
+rp_status store_prompt_put(struct store *s, const struct store_prompt *p)
+{
+    RP_ASSERT(s != NULL && p != NULL && p->id != NULL && p->run_id != NULL && p->step_key != NULL &&
+              p->question != NULL && p->options != NULL);
+    return s->ops->prompt_put(s, p);
+}
+
+rp_status store_prompt_get_json(struct store *s, const char *id, json_t **out)
+{
+    RP_ASSERT(s != NULL && id != NULL && out != NULL);
+    return s->ops->prompt_get_json(s, id, out);
+}
+
+rp_status store_prompt_answer(struct store *s, const char *id, const char *option, const char *by,
+                              int64_t now_ms)
+{
+    RP_ASSERT(s != NULL && id != NULL && option != NULL && by != NULL);
+    return s->ops->prompt_answer(s, id, option, by, now_ms);
+}
+
+rp_status store_prompt_expire(struct store *s, const char *id, int64_t now_ms)
+{
+    RP_ASSERT(s != NULL && id != NULL);
+    return s->ops->prompt_expire(s, id, now_ms);
+}
+
+rp_status store_prompt_list_json(struct store *s, const char *status, size_t limit, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    return s->ops->prompt_list_json(s, status, limit, out);
+}
+
 const char *store_errmsg(struct store *s)
 {
     if (s == NULL)

@@ -152,6 +152,98 @@ rp_status store_token_list_json(struct store *s, json_t **out) RP_MUST_CHECK;
 /* Removes a token by name; NOTFOUND when there is none. */
 rp_status store_token_revoke(struct store *s, const char *name) RP_MUST_CHECK;
 
+/* --- playbooks and runs ---------------------------------------------------------------- */
+
+/* Records a playbook's text under name. Versions count up from 1 per name; the
+ * same text again (same sha256) gives back the version it already has with
+ * *created false. Inside or outside a batch. */
+rp_status store_playbook_put(struct store *s, const char *name, const char *sha256,
+                             const char *text, size_t len, int64_t now_ms, int *version,
+                             bool *created) RP_MUST_CHECK;
+
+/* The text of one version (version 0: the newest). The caller frees *text.
+ * NOTFOUND when there is none. */
+rp_status store_playbook_text(struct store *s, const char *name, int version, char **text,
+                              size_t *len, int *version_out) RP_MUST_CHECK;
+
+/* One run's row. Strings are borrowed for the call. */
+struct store_run {
+    const char *id; /* ULID */
+    const char *playbook;
+    int version;
+    const char *trigger;   /* "alert", "manual", "schedule" */
+    const char *dedup_key; /* NULL, or unique among runs (alert id + playbook version) */
+    const char *alert_id;  /* may be NULL */
+    const char *case_id;   /* may be NULL */
+    const char *mode;      /* "live" or "plan" */
+    json_t *context;       /* {alert, inputs}: what the run started from */
+    int64_t created_ms;
+};
+
+/* Inserts a run with status "running". RP_E_EXISTS when dedup_key is taken. */
+rp_status store_run_insert(struct store *s, const struct store_run *r) RP_MUST_CHECK;
+
+/* Sets a run's status ("running", "waiting", "succeeded", "failed") and, for a
+ * finished run, its error text (may be NULL). */
+rp_status store_run_status(struct store *s, const char *id, const char *status, const char *error,
+                           int64_t now_ms) RP_MUST_CHECK;
+
+/* Appends an event to a run's log: seq counts from 1 per run; key is the step
+ * key (may be NULL); data may be NULL. Inside a batch. */
+rp_status store_run_event_add(struct store *s, const char *run_id, int64_t seq, int64_t ts_ms,
+                              const char *type, const char *key, json_t *data) RP_MUST_CHECK;
+
+/* A run's events in order: [{seq, ts, type, key, data}]. */
+rp_status store_run_events(struct store *s, const char *run_id, json_t **out) RP_MUST_CHECK;
+
+/* Unfinished runs (running or waiting), oldest first, as JSON rows
+ * [{id, playbook, version, trigger, alert_id, case_id, mode, context, created}]. */
+rp_status store_run_unfinished(struct store *s, json_t **out) RP_MUST_CHECK;
+
+/* Runs as JSON summaries, newest first; status NULL: any. At most limit. */
+rp_status store_run_list_json(struct store *s, const char *status, size_t limit,
+                              json_t **out) RP_MUST_CHECK;
+
+/* One run (by id or unique prefix of at least 6 characters) with its events. */
+rp_status store_run_show_json(struct store *s, const char *id_or_prefix,
+                              json_t **out) RP_MUST_CHECK;
+
+/* --- prompts ------------------------------------------------------------------------------ */
+
+struct store_prompt {
+    const char *id; /* ULID */
+    const char *run_id;
+    const char *step_key;
+    const char *to;   /* address or NULL */
+    const char *role; /* role or NULL */
+    const char *question;
+    json_t *options;            /* array of strings */
+    const char *default_option; /* may be NULL */
+    int64_t created_ms;
+    int64_t deadline_ms;
+};
+
+rp_status store_prompt_put(struct store *s, const struct store_prompt *p) RP_MUST_CHECK;
+
+/* One prompt as JSON {id, run_id, step_key, to, role, question, options,
+ * default, created, deadline, status, answer, answered_by, answered}; NOTFOUND. */
+rp_status store_prompt_get_json(struct store *s, const char *id, json_t **out) RP_MUST_CHECK;
+
+/* Takes the one answer a prompt accepts. RP_E_NOTFOUND: no such prompt;
+ * RP_E_EXISTS: answered already (or closed); RP_E_LIMIT: past its deadline;
+ * RP_E_INVALID: option is not one of its options. Commits by itself when
+ * called outside a batch. */
+rp_status store_prompt_answer(struct store *s, const char *id, const char *option, const char *by,
+                              int64_t now_ms) RP_MUST_CHECK;
+
+/* Closes an open prompt at its deadline (status "expired"); EXISTS when it was
+ * answered first. */
+rp_status store_prompt_expire(struct store *s, const char *id, int64_t now_ms) RP_MUST_CHECK;
+
+/* Prompts as JSON, newest first; status NULL: any ("open", "answered", "expired"). */
+rp_status store_prompt_list_json(struct store *s, const char *status, size_t limit,
+                                 json_t **out) RP_MUST_CHECK;
+
 /* The backend's last error text (for logs), never NULL. */
 const char *store_errmsg(struct store *s);
 

@@ -52,6 +52,27 @@ struct store_backend {
     rp_status (*token_list_json)(struct store *s, json_t **out);
     rp_status (*token_revoke)(struct store *s, const char *name);
 
+    rp_status (*playbook_put)(struct store *s, const char *name, const char *sha256,
+                              const char *text, size_t len, int64_t now_ms, int *version,
+                              bool *created);
+    rp_status (*playbook_text)(struct store *s, const char *name, int version, char **text,
+                               size_t *len, int *version_out);
+    rp_status (*run_insert)(struct store *s, const struct store_run *r);
+    rp_status (*run_status)(struct store *s, const char *id, const char *status, const char *error,
+                            int64_t now_ms);
+    rp_status (*run_event_add)(struct store *s, const char *run_id, int64_t seq, int64_t ts_ms,
+                               const char *type, const char *key, json_t *data);
+    rp_status (*run_events)(struct store *s, const char *run_id, json_t **out);
+    rp_status (*run_unfinished)(struct store *s, json_t **out);
+    rp_status (*run_list_json)(struct store *s, const char *status, size_t limit, json_t **out);
+    rp_status (*run_show_json)(struct store *s, const char *id_or_prefix, json_t **out);
+    rp_status (*prompt_put)(struct store *s, const struct store_prompt *p);
+    rp_status (*prompt_get_json)(struct store *s, const char *id, json_t **out);
+    rp_status (*prompt_answer)(struct store *s, const char *id, const char *option, const char *by,
+                               int64_t now_ms);
+    rp_status (*prompt_expire)(struct store *s, const char *id, int64_t now_ms);
+    rp_status (*prompt_list_json)(struct store *s, const char *status, size_t limit, json_t **out);
+
     const char *(*errmsg)(struct store *s);
 };
 
