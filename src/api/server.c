@@ -26,6 +26,7 @@
 #include "api/server.h"
 
 #include "api/auth.h"
+#include "api/runner.h"
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -141,6 +142,7 @@ struct server {
     /* counters of the writer thread */
     uint64_t groups, batches, accepted, rejected, failed;
     struct syslog_listener *syslog; /* when the configuration asks for one */
+    struct runner *runner;          /* the playbook engine (loop thread) */
 };
 
 static struct request *request_of(struct ingest_queue_item *it)
@@ -1046,6 +1048,8 @@ static size_t writer_group(struct server *srv)
             const struct ingest_counts *c = ingest_batch_counts(it->batch);
             srv->accepted += c->accepted;
             srv->rejected += c->rejected;
+            /* the batch is ours until the resume below */
+            runner_alerts_committed(srv->runner, &it->batch, 1);
         } else {
             char q[RP_ERROR_MAX + 8];
             srv->failed++;
@@ -1122,7 +1126,9 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     struct server *srv = h->data;
     if (signum == SIGHUP) {
-        log_info("serve.sighup", "action=ignored reason=\"configuration reload is not there yet\"");
+        log_info("serve.sighup", "action=\"reload the playbooks\"");
+        if (srv->runner != NULL)
+            runner_request_reload(srv->runner);
         return;
     }
     const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
@@ -1349,6 +1355,15 @@ rp_status server_new(const struct server_opts *o, struct server **out, struct rp
     st = bind_listen(srv, err);
     if (st != RP_OK)
         goto fail;
+    char url[sizeof srv->addr.text + 16];
+    snprintf(url, sizeof url, "http://%s", srv->addr.text);
+    struct runner_opts ro = {.playbooks_dir = o->playbooks_dir,
+                             .prompt_key_path = o->prompt_key_path,
+                             .db_path = srv->db_path,
+                             .public_url = o->public_url != NULL ? o->public_url : url};
+    st = runner_new(&srv->loop, srv->store, &ro, &srv->runner, err);
+    if (st != RP_OK)
+        goto fail;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (srv->addr.ss.ss_family == AF_INET6)
@@ -1440,6 +1455,8 @@ void server_free(struct server *srv)
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
     syslog_listener_stop(srv->syslog); /* no-op when the stop signal did it */
+    runner_free(srv->runner);
+    srv->runner = NULL;
     if (srv->handles_made) {
         uv_close((uv_handle_t *)&srv->wake, on_handle_closed);
         uv_close((uv_handle_t *)&srv->sig_term, on_handle_closed);

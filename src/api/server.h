@@ -56,6 +56,9 @@ struct server_opts {
     const char *db_path;         /* copied */
     const char *listen;          /* "HOST:PORT", copied */
     unsigned threads;            /* 0: one per CPU, at most RP_HTTP_THREADS_MAX */
+    const char *playbooks_dir;   /* NULL: ./playbooks when it exists */
+    const char *prompt_key_path; /* NULL: DB.prompt-key */
+    const char *public_url;      /* base of prompt answer links; NULL: http://LISTEN */
 };
 
 struct server;

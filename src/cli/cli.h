@@ -25,6 +25,12 @@ int cli_help(int argc, char **argv);
 int cli_parse(int argc, char **argv);
 int cli_extract(int argc, char **argv);
 int cli_cacao(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_plan(int argc, char **argv);
+int cli_check(int argc, char **argv);
+int cli_run_list(int argc, char **argv);
+int cli_run_show(int argc, char **argv);
+int cli_prompt(int argc, char **argv);
 
 /* Prints the help of one command (or the overview when name is NULL) to f.
  * Returns false when there is no such command. */

@@ -41,8 +41,11 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } COMMANDS[] = {
-    {"ingest", cli_ingest}, {"case", cli_case},   {"serve", cli_serve},     {"token", cli_token},
-    {"help", cli_help},     {"parse", cli_parse}, {"extract", cli_extract}, {"cacao", cli_cacao},
+    {"ingest", cli_ingest},     {"case", cli_case},     {"serve", cli_serve},
+    {"token", cli_token},       {"help", cli_help},     {"parse", cli_parse},
+    {"extract", cli_extract},   {"cacao", cli_cacao},   {"run", cli_run},
+    {"plan", cli_plan},         {"check", cli_check},   {"run-list", cli_run_list},
+    {"run-show", cli_run_show}, {"prompt", cli_prompt},
 };
 
 int main(int argc, char **argv)

@@ -44,7 +44,7 @@ rp_status buf_reserve(struct buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    if (cap > b->max + 1)
+    if (b->max < SIZE_MAX && cap > b->max + 1) /* max + 1 would wrap for SIZE_MAX */
         cap = b->max + 1;
     char *p = realloc(b->data, cap);
     if (p == NULL)

@@ -316,12 +316,184 @@
  * large log or feed and refuses what would only exhaust memory. */
 #define RP_IOC_INPUT_MAX (64u * 1024u * 1024u)
 
+/* --- records holding several alerts --- */
+
+/* Elements of one record read as separate alerts: the alerts of an API page
+ * ({"value": [...]}, {"resources": [...]}, hits.hits, ...) or the events of an
+ * <Events> export. The APIs page at most 10,000 (Defender's $top, CrowdStrike's
+ * limit, Elastic's result window); the JSON page itself stays within
+ * RP_RECORD_MAX_BYTES, an <Events> file within RP_INGEST_WHOLE_MAX. Beyond this
+ * count the rest of the record is one rejection that says so. */
+#define RP_INGEST_ELEMENTS_MAX 10000
+
 /* --- expressions (expr/) --- */
+
+/* Bytes of one expression's source (a `when:`, one `{{ }}` part). Conditions
+ * are tens of bytes; a long switch value a few hundred. 4 KiB is generous and
+ * keeps the compile cache (RP_EXPR_CACHE_MAX entries) under 4 MiB of text. */
+#define RP_EXPR_SOURCE_MAX 4096u
+
+/* Lua VM instructions one evaluation may run. A condition runs 5-50; a helper
+ * loop over a thousand observables tens of thousands. One million is about
+ * 5-20 ms of the engine loop: a runaway loop costs that, not the daemon. */
+#define RP_EXPR_INSTRUCTIONS_MAX 1000000
+
+/* Bytes of Lua memory one evaluation may add to what the state held when it
+ * began. Lazy views copy nothing, so only strings the expression builds count:
+ * a lower-cased 2 MB mail body is 2 MB. 32 MiB is far above that and bounds
+ * `string.rep("x", 1e9)` per worker thread. */
+#define RP_EXPR_MEMORY_MAX (32u * 1024u * 1024u)
+
+/* Compiled expressions cached per state, by source text. The playbooks of a
+ * deployment hold hundreds of distinct expressions; past this the least
+ * recently used is dropped (a compile costs tens of microseconds). */
+#define RP_EXPR_CACHE_MAX 1024
+
+/* Worst-case steps a Lua pattern match may take, estimated before it runs
+ * (pattern items x subject length^(repetitions + 1) x 2^optionals; see
+ * fn.c). Lua matches patterns by backtracking inside C, where the instruction
+ * limit cannot stop it; about 10^8 steps is a fraction of a second. Calls
+ * above the bound are refused with an error. */
+#define RP_EXPR_PATTERN_COST_MAX 1e8
+
+/* Bytes fn.parse_json accepts: its tree lives outside the Lua memory limit
+ * (jansson's malloc), so it is bounded here; an API answer held in a step
+ * output is KBs to a few MB. */
+#define RP_EXPR_PARSE_JSON_MAX (4u * 1024u * 1024u)
+
+/* Bytes of one rendered text template (a mail body, a ticket description):
+ * 1 MiB is many pages; more is a runaway template. */
+#define RP_TEMPLATE_OUTPUT_MAX (1024u * 1024u)
 
 /* --- playbooks (playbook/) --- */
 
+/* One playbook file. The longest real playbooks (phishing triage with many
+ * branches) are 10-30 KB of YAML; 1 MiB leaves room for embedded mail templates
+ * and bounds the node tree libyaml events build (a few times the text). */
+#define RP_PLAYBOOK_MAX_BYTES (1024u * 1024u)
+
+/* YAML nodes (scalars, sequences, mappings) in one playbook file. A 30 KB
+ * playbook has about 2000; a flow list of single digits could otherwise make
+ * 500000 nodes out of 1 MiB. */
+#define RP_PLAYBOOK_NODES_MAX 65536
+
+/* Nesting of the YAML (mappings and sequences, steps and `with` values
+ * together). A step four lists deep sits at depth 10 and its `with` a few
+ * more; JSON values built from the YAML then stay within RP_JSON_MAX_DEPTH, and
+ * the loader's recursion over values is bounded by it. */
+#define RP_PLAYBOOK_YAML_DEPTH_MAX RP_JSON_MAX_DEPTH
+
+/* Steps in one playbook, every list counted. Real playbooks have 5-100; a
+ * thousand is a program, not a playbook, and bounds the run's state row. */
+#define RP_PLAYBOOK_STEPS_MAX 1000
+
+/* Lists inside lists (for_each, while, group, parallel bodies). Real playbooks
+ * nest 2-3 deep; 8 bounds the engine's and the loader's recursion over them. */
+#define RP_PLAYBOOK_NESTING_MAX 8
+
+/* A step id as written (steps.ID in expressions, the run's trace) and a
+ * playbook's name (a file name and an API path part): names, not text. */
+#define RP_PLAYBOOK_ID_MAX   64
+#define RP_PLAYBOOK_NAME_MAX 128
+
+/* Options one prompt offers: a person picks among a few buttons; 16 already
+ * does not fit a chat message. */
+#define RP_PLAYBOOK_PROMPT_OPTIONS_MAX 16
+
+/* Cases of one switch: a verdict or a severity label has a handful of values;
+ * 128 bounds the jump table and the cycle check's work per step. */
+#define RP_PLAYBOOK_SWITCH_CASES_MAX 128
+
+/* Branches of one parallel step: each is started at once, so this bounds the
+ * calls one step can put in flight. */
+#define RP_PLAYBOOK_BRANCHES_MAX 32
+
+/* for_each iterations running at once: each holds connector calls in flight; 32
+ * keeps one run from monopolising a connector's rate limit. */
+#define RP_PLAYBOOK_CONCURRENCY_MAX 32
+
+/* Highest `max:` of a while loop: polling every 30 s for a day is 2880 rounds;
+ * 10000 bounds the events one loop can append to a run's log. */
+#define RP_PLAYBOOK_WHILE_MAX 10000
+
+/* Retries of one step after the first attempt. With backoff doubling from 1 s,
+ * 20 retries already wait more than 12 days in total. */
+#define RP_PLAYBOOK_RETRY_MAX 20
+
+/* Longest duration a playbook may write (timeout, wait, backoff, prompt
+ * deadline): a year. Longer is a typo ("1000d"), and it keeps deadlines and
+ * doubled backoffs far from int64 overflow. */
+#define RP_PLAYBOOK_DURATION_MAX_MS (366LL * 24 * 3600 * 1000)
+
+/* Runs of one playbook at once (`max_concurrent:`); the engine has its own
+ * overall bound, this only refuses a number no deployment could mean. */
+#define RP_PLAYBOOK_MAX_CONCURRENT_MAX 10000
+
+/* Playbook files read from one directory by `serve`: deployments have tens;
+ * 1000 bounds the start-up and reload time. */
+#define RP_PLAYBOOKS_PER_DIR_MAX 1000
+
 /* --- CACAO (playbook/cacao*) --- */
 
+/* One CACAO playbook file. The largest public ones (SOARCA, the OASIS
+ * examples) are under 100 KB; 4 MiB holds a playbook with thousands of steps
+ * and refuses what would only exhaust memory before the JSON is parsed. */
+#define RP_CACAO_MAX_BYTES (4u * 1024u * 1024u)
+
+/* Workflow steps in one playbook, and agent, target and variable definitions.
+ * Real playbooks have tens of steps; 4096 bounds the graph walk (each step is
+ * visited once per list it is laid out in) and the depth of its recursion. */
+#define RP_CACAO_STEPS_MAX 4096
+#define RP_CACAO_DEFS_MAX  1024
+
+/* Commands in one action step: each becomes one Riposte step. CACAO examples
+ * use one to a handful. */
+#define RP_CACAO_COMMANDS_MAX 64
+
+/* Nesting of parallel and while-condition steps (each a nested list), and of
+ * the Riposte YAML written for them. Playbooks nest two or three levels; 32
+ * bounds the recursion of the import and of the YAML emitter. */
+#define RP_CACAO_DEPTH_MAX 32
+
+/* One condition (STIX comparison expression) and its nesting of brackets,
+ * parentheses and NOT: conditions are one line; the bound keeps the recursive
+ * descent parser's stack small. */
+#define RP_CACAO_COND_MAX       4096
+#define RP_CACAO_COND_DEPTH_MAX 32
+
+/* A CACAO while-condition has no bound; Riposte's while needs one. 1000
+ * iterations is far more than a polling loop needs and still ends a loop
+ * whose condition never turns false. */
+#define RP_CACAO_WHILE_MAX 1000
+
 /* --- engine and runs (engine/) --- */
+
+/* A step key: the step id with the iteration and sub-playbook path in front
+ * ("hosts[12]/contain"). Ids are short; nesting is bounded by the loader. */
+#define RP_STEP_KEY_MAX 512
+
+/* Runs held in memory at once (in flight or waiting). A run waiting on a
+ * prompt costs a few KB; 100000 stay within a few hundred MB, and past that
+ * new starts are refused with BUSY rather than exhausting memory. */
+#define RP_ENGINE_RUNS_MAX 100000
+
+/* Items one for_each takes. A runaway list (every host of a SIEM query) must
+ * be bounded by the playbook author with a filter, not expanded by the engine. */
+#define RP_FOR_EACH_ITEMS_MAX 10000
+
+/* Sub-playbooks inside sub-playbooks. The loader cannot see a recursion
+ * across files; the engine stops it here. */
+#define RP_SUB_DEPTH_MAX 8
+
+/* Walk rounds per turn of the loop before the loop gets to poll I/O again. */
+#define RP_ENGINE_WALK_ROUNDS 16
+
+/* Wait before retrying a group commit that failed (disk full, lock held). */
+#define RP_ENGINE_RETRY_MS 200
+
+/* How often the engine looks for prompts answered by another process, and
+ * how many answers one look takes (the rest come at the next look). */
+#define RP_PROMPT_POLL_MS  1000
+#define RP_PROMPT_POLL_MAX 1000
 
 #endif

@@ -41,9 +41,9 @@ rp_status action_effect_parse(const char *name, enum action_effect *out) RP_MUST
 struct action_call;
 
 struct action_result {
-    rp_status st;         /* RP_OK: success */
-    json_t *output;       /* owned by the result; the engine takes it (may be NULL) */
-    char error[512];      /* for people, when st != RP_OK */
+    rp_status st;    /* RP_OK: success */
+    json_t *output;  /* owned by the result; the engine takes it (may be NULL) */
+    char error[512]; /* for people, when st != RP_OK */
 };
 
 struct action_def {
@@ -62,11 +62,11 @@ struct action_def {
 
 struct action_call {
     const struct action_def *def;
-    json_t *params;      /* the rendered `with`; borrowed until done */
-    const char *key;     /* idempotency key, borrowed until done */
-    int attempt;         /* 1 for the first */
-    void *loop;          /* the engine's uv_loop_t, for asynchronous work */
-    void *impl;          /* for the implementation */
+    json_t *params;  /* the rendered `with`; borrowed until done */
+    const char *key; /* idempotency key, borrowed until done */
+    int attempt;     /* 1 for the first */
+    void *loop;      /* the engine's uv_loop_t, for asynchronous work */
+    void *impl;      /* for the implementation */
     /* Set by the engine: report the result (the engine takes res->output). */
     void (*done)(struct action_call *call, struct action_result *res);
     void *engine; /* for the engine */

@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -82,8 +83,8 @@ rp_status engine_start(struct engine *e, const char *name, json_t *alert, const 
 
 /* Starts every alert-triggered playbook whose trigger matches alert (stored,
  * with id and kind). Returns how many runs started in *started. */
-rp_status engine_trigger_alert(struct engine *e, json_t *alert, const char *case_id,
-                               int *started, struct rp_error *err) RP_MUST_CHECK;
+rp_status engine_trigger_alert(struct engine *e, json_t *alert, const char *case_id, int *started,
+                               struct rp_error *err) RP_MUST_CHECK;
 
 /* Resumes every unfinished run found in the store (start-up). */
 rp_status engine_recover(struct engine *e, int *resumed, struct rp_error *err) RP_MUST_CHECK;
@@ -91,6 +92,19 @@ rp_status engine_recover(struct engine *e, int *resumed, struct rp_error *err) R
 /* Delivers an answer to a prompt the engine is waiting on (the store has
  * already accepted it as the single valid answer). */
 void engine_prompt_answered(struct engine *e, const char *prompt_id);
+
+/* The current version of a playbook the engine has, 0 when none. */
+int engine_playbook_version_of(struct engine *e, const char *name);
+
+/* Makes every playbook whose name is not in names stop being current (a file
+ * removed from the directory): no new runs; runs in flight finish. */
+void engine_playbook_retire_except(struct engine *e, const char *const *names, size_t n);
+
+/* Looks now for prompts answered in the store (the API answered one). */
+void engine_poll_prompts(struct engine *e);
+
+/* Starts the scheduled playbooks due in (from_ms, now_ms]. */
+void engine_fire_schedules(struct engine *e, int64_t from_ms, int64_t now_ms);
 
 /* Runs in flight (started and not finished). */
 size_t engine_active(const struct engine *e);

@@ -22,7 +22,8 @@
 struct ingest_rec {
     uint64_t number;
     uint64_t line;
-    char *raw; /* the record's bytes; for a rejected one, truncated */
+    size_t element; /* 1-based element of a record of several alerts; 0: the record */
+    char *raw;      /* the record's bytes; for a rejected one, truncated */
     size_t raw_len;
     json_t *alert; /* normalized; NULL when rejected */
     char *json;    /* alert serialised */
@@ -151,33 +152,73 @@ static rp_status batch_ignore(struct ingest_batch *b, const char *data, size_t l
     return r->reason ? RP_OK : RP_E_NOMEM;
 }
 
-rp_status ingest_batch_add(struct ingest_batch *b, const char *data, size_t len, uint64_t number,
-                           uint64_t line)
+/* One record being added: where its items are in the input. */
+struct add_ctx {
+    struct ingest_batch *b;
+    const char *data;
+    uint64_t number;
+    uint64_t line;   /* the line where the last item seen starts */
+    size_t line_off; /* ... and its offset in the record */
+};
+
+/* The reason of an element's rejection: where it is, then why. */
+static void item_reason(const struct ingest_item *it, const char *why, char *out, size_t cap)
 {
-    struct rp_error err;
-    json_t *in = NULL;
-    rp_status st = ingest_format_read(&b->opts.format, data, len, &in, &err);
-    if (st == RP_E_INVALID)
-        return ingest_batch_reject(b, data, len, number, line, err.msg);
-    if (st == RP_E_NOTFOUND)
-        return batch_ignore(b, data, len, number, line, err.msg);
-    if (st != RP_OK)
+    if (it->element == 0)
+        rp_fmt(out, cap, "%s", why);
+    else
+        rp_fmt(out, cap, "element %zu (byte %zu): %s", it->element, it->offset, why);
+}
+
+/* Takes one item of a record (ingest_item_fn): normalizes it and keeps it as
+ * accepted, rejected or ignored, with the line where it starts. */
+static rp_status add_item(void *arg, const struct ingest_item *it)
+{
+    struct add_ctx *a = arg;
+    struct ingest_batch *b = a->b;
+    if (it->element > 0 && it->offset >= a->line_off) {
+        for (size_t i = a->line_off; i < it->offset; i++)
+            a->line += a->data[i] == '\n';
+        a->line_off = it->offset;
+    }
+    char why[RP_ERROR_MAX + 64];
+    struct ingest_rec *r;
+    rp_status st;
+    if (it->st == RP_E_NOTFOUND || it->st == RP_E_INVALID) {
+        item_reason(it, it->reason ? it->reason : "", why, sizeof(why));
+        st = it->st == RP_E_NOTFOUND
+                 ? batch_ignore(b, it->raw, it->raw_len, a->number, a->line, why)
+                 : ingest_batch_reject(b, it->raw, it->raw_len, a->number, a->line, why);
+        if (st == RP_OK)
+            b->recs[b->n - 1].element = it->element;
         return st;
+    }
+    if (it->st != RP_OK) {
+        json_decref(it->alert);
+        return it->st;
+    }
+    json_t *in = it->alert; /* ours now */
+    struct rp_error err;
     struct alert_opts ao = {b->opts.received_ms, b->opts.default_source, b->opts.config};
     json_t *alert = NULL;
     st = alert_normalize(in, &ao, &alert, &err);
     bool explicit_id = json_is_string(json_object_get(in, "id"));
     json_decref(in);
-    if (st == RP_E_INVALID)
-        return ingest_batch_reject(b, data, len, number, line, err.msg);
+    if (st == RP_E_INVALID) {
+        item_reason(it, err.msg, why, sizeof(why));
+        st = ingest_batch_reject(b, it->raw, it->raw_len, a->number, a->line, why);
+        if (st == RP_OK)
+            b->recs[b->n - 1].element = it->element;
+        return st;
+    }
     if (st != RP_OK)
         return st;
-    struct ingest_rec *r;
-    st = new_rec(b, data, len, len, number, line, &r);
+    st = new_rec(b, it->raw, it->raw_len, it->raw_len, a->number, a->line, &r);
     if (st != RP_OK) {
         json_decref(alert);
         return st;
     }
+    r->element = it->element;
     r->alert = alert;
     r->explicit_id = explicit_id;
     r->json = json_dumps(alert, JSON_COMPACT);
@@ -186,6 +227,13 @@ rp_status ingest_batch_add(struct ingest_batch *b, const char *data, size_t len,
     r->json_len = strlen(r->json);
     b->bytes += r->json_len;
     return RP_OK;
+}
+
+rp_status ingest_batch_add(struct ingest_batch *b, const char *data, size_t len, uint64_t number,
+                           uint64_t line)
+{
+    struct add_ctx a = {b, data, number, line, 0};
+    return ingest_format_read_each(&b->opts.format, data, len, add_item, &a);
 }
 
 enum reader_framing ingest_framing_for(const struct ingest_format_spec *spec, const char *data,
@@ -261,8 +309,12 @@ static rp_status commit_one(struct store *s, struct correlate *corr, struct inge
         }
         if (r->alert == NULL) {
             char where[512];
-            rp_fmt(where, sizeof(where), "%s record %llu line %llu", b->origin,
-                   (unsigned long long)r->number, (unsigned long long)r->line);
+            if (r->element > 0)
+                rp_fmt(where, sizeof(where), "%s record %llu line %llu element %zu", b->origin,
+                       (unsigned long long)r->number, (unsigned long long)r->line, r->element);
+            else
+                rp_fmt(where, sizeof(where), "%s record %llu line %llu", b->origin,
+                       (unsigned long long)r->number, (unsigned long long)r->line);
             st = store_deadletter_add(s, now, b->channel, where, r->reason, r->raw, r->raw_len);
             if (st != RP_OK)
                 return st;
@@ -385,9 +437,14 @@ json_t *ingest_batch_result_json(const struct ingest_batch *b, size_t max_errors
         } else if (r->ignored) {
             bad = 0;
         } else if (json_array_size(errors) < max_errors) {
-            bad = json_array_append_new(errors, json_pack("{s:I, s:I, s:s}", "record",
-                                                          (json_int_t)r->number, "line",
-                                                          (json_int_t)r->line, "error", r->reason));
+            json_t *e = json_pack("{s:I, s:I, s:s}", "record", (json_int_t)r->number, "line",
+                                  (json_int_t)r->line, "error", r->reason);
+            if (e != NULL && r->element > 0 &&
+                json_object_set_new(e, "element", json_integer((json_int_t)r->element)) != 0) {
+                json_decref(e);
+                e = NULL;
+            }
+            bad = json_array_append_new(errors, e);
         } else {
             bad = 0;
         }
@@ -406,4 +463,14 @@ fail:
     json_decref(errors);
     json_decref(o);
     return NULL;
+}
+
+void ingest_batch_each_stored(const struct ingest_batch *b,
+                              void (*fn)(void *arg, json_t *alert, const char *case_id), void *arg)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const struct ingest_rec *r = &b->recs[i];
+        if (r->alert != NULL && !r->ignored && !r->duplicate && r->case_id[0] != '\0')
+            fn(arg, r->alert, r->case_id);
+    }
 }

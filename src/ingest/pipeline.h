@@ -102,4 +102,10 @@ void ingest_batch_each_reject(const struct ingest_batch *b,
                                          const char *reason),
                               void *arg);
 
+/* After a successful commit: calls fn for each alert stored by this batch (not
+ * the duplicates, rejected or ignored ones) with the case it joined. The
+ * daemon starts the playbooks these alerts trigger. */
+void ingest_batch_each_stored(const struct ingest_batch *b,
+                              void (*fn)(void *arg, json_t *alert, const char *case_id), void *arg);
+
 #endif

@@ -253,6 +253,7 @@ enum stmt_id {
     ST_PROMPT_ANSWER,
     ST_PROMPT_EXPIRE,
     ST_PROMPT_LIST,
+    ST_PROMPT_ANSWERED_SINCE,
     ST_COUNT
 };
 
@@ -346,6 +347,8 @@ static const char *const SQL[ST_COUNT] = {
                        "options AS options_json, default_option AS \"default\", created_ms, "
                        "deadline_ms, status, answer, answered_by, answered_ms FROM prompts "
                        "WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
+    [ST_PROMPT_ANSWERED_SINCE] = "SELECT id FROM prompts WHERE answered_ms >= ?1 "
+                                 "AND status = 'answered' ORDER BY answered_ms LIMIT ?2",
 };
 
 /* --- the handle ----------------------------------------------------------------------- */
@@ -1880,6 +1883,38 @@ static rp_status sq_prompt_expire(struct store *base, const char *id, int64_t no
     return ret;
 }
 
+static rp_status sq_prompt_answered_since(struct store *base, int64_t since_ms, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    json_t *arr = json_array();
+    if (arr == NULL)
+        return set_err(s, RP_E_NOMEM, "prompts: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_PROMPT_ANSWERED_SINCE, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_int(&b, 1, since_ms);
+        bind_int(&b, 2, RP_PROMPT_POLL_MAX);
+        int rc = b.rc;
+        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (json_array_append_new(arr, json_string(col_text(st, 0))) != 0) {
+                ret = set_err(s, RP_E_NOMEM, "prompts: out of memory");
+                break;
+            }
+            rc = SQLITE_OK;
+        }
+        if (ret == RP_OK && rc != SQLITE_DONE)
+            ret = db_err(s, rc, "polling answered prompts");
+        stmt_done(st);
+    }
+    if (ret != RP_OK) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = arr;
+    return RP_OK;
+}
+
 static rp_status sq_prompt_list_json(struct store *base, const char *status, size_t limit,
                                      json_t **out)
 {
@@ -1927,6 +1962,7 @@ static const struct store_backend SQLITE_BACKEND = {
     .prompt_get_json = sq_prompt_get_json,
     .prompt_answer = sq_prompt_answer,
     .prompt_expire = sq_prompt_expire,
+    .prompt_answered_since = sq_prompt_answered_since,
     .prompt_list_json = sq_prompt_list_json,
     .errmsg = sq_errmsg,
 };

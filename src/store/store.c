@@ -271,6 +271,12 @@ rp_status store_prompt_expire(struct store *s, const char *id, int64_t now_ms)
     return s->ops->prompt_expire(s, id, now_ms);
 }
 
+rp_status store_prompt_answered_since(struct store *s, int64_t since_ms, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    return s->ops->prompt_answered_since(s, since_ms, out);
+}
+
 rp_status store_prompt_list_json(struct store *s, const char *status, size_t limit, json_t **out)
 {
     RP_ASSERT(s != NULL && out != NULL);

@@ -240,6 +240,11 @@ rp_status store_prompt_answer(struct store *s, const char *id, const char *optio
  * answered first. */
 rp_status store_prompt_expire(struct store *s, const char *id, int64_t now_ms) RP_MUST_CHECK;
 
+/* Ids of the prompts answered at or after since_ms, as a JSON array of strings
+ * (at most RP_PROMPT_POLL_MAX, oldest answers first). */
+rp_status store_prompt_answered_since(struct store *s, int64_t since_ms,
+                                      json_t **out) RP_MUST_CHECK;
+
 /* Prompts as JSON, newest first; status NULL: any ("open", "answered", "expired"). */
 rp_status store_prompt_list_json(struct store *s, const char *status, size_t limit,
                                  json_t **out) RP_MUST_CHECK;

@@ -71,6 +71,7 @@ struct store_backend {
     rp_status (*prompt_answer)(struct store *s, const char *id, const char *option, const char *by,
                                int64_t now_ms);
     rp_status (*prompt_expire)(struct store *s, const char *id, int64_t now_ms);
+    rp_status (*prompt_answered_since)(struct store *s, int64_t since_ms, json_t **out);
     rp_status (*prompt_list_json)(struct store *s, const char *status, size_t limit, json_t **out);
 
     const char *(*errmsg)(struct store *s);
