@@ -20,6 +20,13 @@ static const struct {
            "  parse     print the normalized alerts of any input, store nothing\n"
            "  extract   print the indicators (IPs, domains, URLs, hashes...) in a text\n"
            "  case      list, show and update cases\n"
+           "  run       run a playbook once and print its trace\n"
+           "  plan      show what a playbook would do, every effect simulated\n"
+           "  check     validate playbooks and list the effects they can reach\n"
+           "  run-list  list playbook runs\n"
+           "  run-show  show one run and its steps\n"
+           "  prompt    list, show and answer the questions playbooks ask\n"
+           "  cacao     import and export CACAO 2.0 playbooks\n"
            "  token     create, list and revoke API tokens\n"
            "  help      show help for a command\n"
            "\n"
@@ -93,6 +100,41 @@ static const struct {
                 "Prints each indicator found in the text as one JSON line\n"
                 "{\"type\":...,\"value\":...}: ipv4, ipv6, domain, url, email, md5, sha1,\n"
                 "sha256, sha512, cve. Defanged indicators (hxxp, [.], [@]...) are refanged.\n"},
+    {"run", "usage: riposte run PLAYBOOK.yml [--alert FILE] [--case ID] [--input NAME=VALUE]...\n"
+            "                   [--db PATH]\n"
+            "\n"
+            "Runs the playbook once, durably (in the database like the daemon's runs),\n"
+            "waits for it to finish (prompts included: answer them with riposte\n"
+            "prompt answer from another shell) and prints its trace: each step with its\n"
+            "start, end, status and a summary of its output. --alert takes a JSON alert\n"
+            "in the ingest schema. Exit 0 when the run succeeded, 1 when it failed.\n"},
+    {"plan", "usage: riposte plan PLAYBOOK.yml [--alert FILE] [--replay FILE] [--db PATH]\n"
+             "\n"
+             "Runs the playbook with every action above read simulated, prompts answered\n"
+             "with their default (or the first option) and waits skipped, and prints the\n"
+             "actions it would take, in order, with their parameters: stable text to\n"
+             "review and diff. --replay FILE is a JSON object of recorded answers by step\n"
+             "id or action name ({\"look\": {...}, \"ask\": {\"answer\": \"yes\"}}); a read\n"
+             "action with a recording is answered from it. Nothing is stored unless --db\n"
+             "is given.\n"},
+    {"check", "usage: riposte check PLAYBOOK.yml...\n"
+              "\n"
+              "Validates each playbook (errors as file:line:col: problem) and lists the\n"
+              "actions it can reach by effect: read, notify, contain, modify, destroy.\n"
+              "Exit 1 when one does not load.\n"},
+    {"run-list", "usage: riposte run-list [--status S] [--limit N] [--json] [--db PATH]\n"
+                 "\n"
+                 "Lists runs, newest first (status running, succeeded or failed).\n"},
+    {"run-show", "usage: riposte run-show ID [--json] [--db PATH]\n"
+                 "\n"
+                 "Prints a run's trace (or, with --json, the run and its event log). ID is\n"
+                 "the run id or a unique prefix of at least 6 characters.\n"},
+    {"prompt", "usage: riposte prompt list | show ID | answer ID OPTION [--by NAME]\n"
+               "                      [--db PATH]\n"
+               "\n"
+               "The questions playbooks ask. answer takes the one answer a prompt accepts\n"
+               "(a second answer, a late one or an option it does not offer is refused);\n"
+               "the waiting run, in this process or a daemon, goes on within a second.\n"},
     {"help", "usage: riposte help [COMMAND]\n"},
 };
 
