@@ -2,9 +2,9 @@
  * cron.h: schedules in the five-field cron syntax, for playbook triggers.
  *
  *   minute hour day-of-month month day-of-week
- *   "*/5 * * * *", "0 8 * * 1-5", "30 2 1,15 * *", "0 0 * jan,jul sun"
+ *   "0-59/5 * * * *", "0 8 * * 1-5", "30 2 1,15 * *", "0 0 * jan,jul sun"
  *
- * Fields take *, numbers, ranges (a-b), steps (*/n, a-b/n), lists (a,b-c) and
+ * Fields take *, numbers, ranges (a-b), steps (a-b/n, and a star followed by /n), lists (a,b-c) and
  * the English three-letter names of months and days; day-of-week 0 and 7 are
  * both Sunday. As in Vixie cron, when both day fields are restricted a day
  * matches if either does. The macros @hourly, @daily, @weekly, @monthly and

@@ -99,8 +99,8 @@ struct pb_step {
     char *id; /* given, or made by the loader for parallel branches ("PARENT.N") */
     enum pb_kind kind;
     struct pb_pos pos;
-    char *name;  /* optional label for traces */
-    char *when;  /* Lua expression; NULL: always. False: the step is "skipped". */
+    char *name; /* optional label for traces */
+    char *when; /* Lua expression; NULL: always. False: the step is "skipped". */
     struct pb_ref next;
     int64_t timeout_ms;       /* 0: none beyond the action's own */
     int retry_count;          /* extra attempts after the first */
@@ -110,15 +110,15 @@ struct pb_step {
 
     union {
         struct {
-            char *name;  /* registry name, e.g. "edr.contain_host" */
+            char *name;   /* registry name, e.g. "edr.contain_host" */
             json_t *with; /* object; strings inside may hold {{ }} templates */
         } action;
         struct {
-            char *to;         /* template: an address; NULL when role is set */
-            char *role;       /* an analyst role; NULL when to is set */
-            char *question;   /* template */
-            json_t *options;  /* array of strings, at least one */
-            int64_t timeout_ms; /* deadline after the question goes out */
+            char *to;             /* template: an address; NULL when role is set */
+            char *role;           /* an analyst role; NULL when to is set */
+            char *question;       /* template */
+            json_t *options;      /* array of strings, at least one */
+            int64_t timeout_ms;   /* deadline after the question goes out */
             char *default_option; /* NULL: no answer by the deadline fails the step */
         } prompt;
         struct {
@@ -172,18 +172,18 @@ enum pb_trigger_type {
 
 struct pb_trigger {
     enum pb_trigger_type type;
-    char *kind;      /* alert kind ("auth"); NULL: any kind */
-    char *when;      /* Lua expression over alert; NULL: always */
-    char *schedule;  /* cron text as written */
+    char *kind;        /* alert kind ("auth"); NULL: any kind */
+    char *when;        /* Lua expression over alert; NULL: always */
+    char *schedule;    /* cron text as written */
     struct cron *cron; /* parsed schedule (playbook/cron.h) */
 };
 
 struct playbook {
-    char *name;    /* `playbook:`; [a-z0-9_-], unique among loaded playbooks */
-    int version;   /* as the author wrote it (default 1); the store versions by content */
+    char *name;  /* `playbook:`; [a-z0-9][a-z0-9_.-]*, unique among loaded playbooks */
+    int version; /* as the author wrote it (default 1); the store versions by content */
     char *description;
-    char *path;    /* the file it came from, or the name given to playbook_load_string */
-    char *text;    /* the YAML as read */
+    char *path; /* the file it came from, or the name given to playbook_load_string */
+    char *text; /* the YAML as read */
     size_t text_len;
     char sha256[65]; /* hex SHA-256 of text: the store's version key */
     struct pb_trigger trigger;
@@ -208,9 +208,8 @@ rp_status playbook_load_string(const char *name, const char *text, size_t len,
  * engine refuses to run such a step ("unknown action") instead. */
 #define PB_LOAD_ANY_ACTION 0x1u
 
-rp_status playbook_load_string_flags(const char *name, const char *text, size_t len,
-                                     unsigned flags, struct playbook **out,
-                                     struct rp_error *err) RP_MUST_CHECK;
+rp_status playbook_load_string_flags(const char *name, const char *text, size_t len, unsigned flags,
+                                     struct playbook **out, struct rp_error *err) RP_MUST_CHECK;
 
 /* Accepts NULL. */
 void playbook_free(struct playbook *pb);
