@@ -335,7 +335,8 @@
 
 /* Lua VM instructions one evaluation may run. A condition runs 5-50; a helper
  * loop over a thousand observables tens of thousands. One million is about
- * 5-20 ms of the engine loop: a runaway loop costs that, not the daemon. */
+ * 2 ms of the engine loop (measured; more with helper calls): a runaway loop
+ * costs that, not the daemon. */
 #define RP_EXPR_INSTRUCTIONS_MAX 1000000
 
 /* Bytes of Lua memory one evaluation may add to what the state held when it
@@ -352,8 +353,9 @@
 /* Worst-case steps a Lua pattern match may take, estimated before it runs
  * (pattern items x subject length^(repetitions + 1) x 2^optionals; see
  * fn.c). Lua matches patterns by backtracking inside C, where the instruction
- * limit cannot stop it; about 10^8 steps is a fraction of a second. Calls
- * above the bound are refused with an error. */
+ * limit cannot stop it; a step is about a nanosecond, so the worst match
+ * allowed takes under 0.1 s (7.5e7 steps measured at 60 ms). Calls above the
+ * bound are refused with an error. */
 #define RP_EXPR_PATTERN_COST_MAX 1e8
 
 /* Bytes fn.parse_json accepts: its tree lives outside the Lua memory limit
@@ -495,5 +497,15 @@
  * how many answers one look takes (the rest come at the next look). */
 #define RP_PROMPT_POLL_MS  1000
 #define RP_PROMPT_POLL_MAX 1000
+
+/* The body of a small API request (start a run, answer a prompt, a form
+ * posted from an answer link): a playbook name with an alert and inputs is a
+ * few KB, an answer a few bytes. 64 KiB holds a large alert and keeps these
+ * bodies, read whole before they are parsed, from taking ingest's budget. */
+#define RP_HTTP_SMALL_BODY_MAX (64u * 1024u)
+
+/* Runs or prompts one API list call returns (?limit=N, 100 without it): a
+ * page a person or a script reads, not an export. */
+#define RP_RUN_LIST_MAX 1000
 
 #endif
