@@ -26,7 +26,7 @@ static const struct {
            "  run-list  list playbook runs\n"
            "  run-show  show one run and its steps\n"
            "  prompt    list, show and answer the questions playbooks ask\n"
-           "  cacao     import and export CACAO 2.0 playbooks\n"
+           "  cacao     import and export OASIS CACAO 2.0 playbooks\n"
            "  token     create, list and revoke API tokens\n"
            "  help      show help for a command\n"
            "\n"
@@ -135,6 +135,24 @@ static const struct {
                "The questions playbooks ask. answer takes the one answer a prompt accepts\n"
                "(a second answer, a late one or an option it does not offer is refused);\n"
                "the waiting run, in this process or a daemon, goes on within a second.\n"},
+    {"cacao", "usage: riposte cacao import FILE|- [--out FILE]\n"
+              "       riposte cacao export PLAYBOOK.yml [--out FILE]\n"
+              "\n"
+              "OASIS CACAO 2.0 playbooks (JSON); see docs/cacao.md.\n"
+              "\n"
+              "import  reads a CACAO playbook and prints the Riposte playbook (YAML) made\n"
+              "        from it, once it loads. Each command becomes an action step\n"
+              "        cacao.<command-type> (no connector runs these yet); variables\n"
+              "        __name__ become vars; conditions (STIX comparisons) become Lua.\n"
+              "        A playbook that breaks the specification or cannot be written as\n"
+              "        Riposte lists is refused with the field or step named.\n"
+              "export  loads a Riposte playbook and prints it as CACAO 2.0 JSON with stable\n"
+              "        ids (UUIDv5 of the playbook name and step ids); what CACAO cannot\n"
+              "        say travels in a Riposte extension, so import gives it back.\n"
+              "\n"
+              "  --out FILE   write FILE instead of stdout\n"
+              "\n"
+              "exit: 0 done; 1 refused (the reason on stderr); 2 usage or I/O error.\n"},
     {"help", "usage: riposte help [COMMAND]\n"},
 };
 
