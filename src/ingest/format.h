@@ -9,7 +9,8 @@
  *   cef      one CEF event per line, with or without a syslog header
  *   leef     one LEEF event per line, with or without a syslog header
  *   mail     one RFC 5322 message (the whole input)
- *   winxml   one Windows event in XML (the whole input)
+ *   winxml   Windows events in XML (the whole input): one <Event>, an <Events>
+ *            export or concatenated <Event> elements
  *   a vendor name ("crowdstrike", "okta", ...): JSON read as that vendor's
  *
  * Auto-detection looks at the first bytes of the input. Pure functions; any
@@ -19,6 +20,7 @@
 #define RP_INGEST_FORMAT_H
 
 #include "core/status.h"
+#include "ingest/parsers.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -64,5 +66,19 @@ size_t ingest_format_record_max(enum ingest_format f);
  * own first bytes decide (a JSON line among syslog lines is read as JSON). */
 rp_status ingest_format_read(const struct ingest_format_spec *spec, const char *data, size_t len,
                              json_t **alert, struct rp_error *err) RP_MUST_CHECK;
+
+/* Reads one record that may hold several alerts (ingest/parsers.h, struct
+ * ingest_item): fn gets one item per alert, in order. A JSON document that is
+ * an API list response ({"@odata.context", "value": [...]} of Defender and
+ * Graph, CrowdStrike's {"meta", "resources": [...]}, {"results": [...]} of
+ * Carbon Black and Splunk, Cylance's {"page_items": [...]}, Elasticsearch's
+ * hits.hits) gives one item per element, normalized as the vendor's (forced or
+ * recognised); Windows XML with several <Event> (an <Events> export, wevtutil's
+ * concatenated events) one per event. Every other record gives one item,
+ * element 0. Returns RP_OK unless fn failed or memory ran out. (ingest_format_read
+ * above is the same for a record that must hold one alert: several are
+ * RP_E_INVALID.) */
+rp_status ingest_format_read_each(const struct ingest_format_spec *spec, const char *data,
+                                  size_t len, ingest_item_fn fn, void *arg) RP_MUST_CHECK;
 
 #endif

@@ -515,6 +515,13 @@ struct mctx {
     size_t urls_dropped, links_dropped, attachments_dropped, long_urls;
     /* severity signals */
     bool deceptive_link, ip_url, active_att, container_att, mismatch_att;
+    /* an inline forward (docs/mail.md): the bodies are searched for a forward
+     * block when fwd_mode is set; once one is read, fwd holds its header fields
+     * and fwd_comment the forwarder's words before it */
+    bool fwd_mode, fwd_found;
+    json_t *fwd;
+    struct buf fwd_comment;
+    struct buf *visible; /* when set, html_scan leaves a document's visible text here */
 };
 
 static rp_status note_dropped(json_t *truncated, const char *what, size_t n)
@@ -1062,7 +1069,7 @@ static rp_status html_visible(struct html *h, const char *s, size_t n)
 
 static rp_status html_space(struct html *h)
 {
-    rp_status st = sink_put(&h->text_sink, " ", 1);
+    rp_status st = sink_put(&h->text_sink, "\n", 1);
     if (st == RP_OK && h->in_link && !sink_ends_space(&h->ltext_sink))
         st = sink_put(&h->ltext_sink, " ", 1);
     return st;
@@ -1339,6 +1346,11 @@ static rp_status html_scan(struct mctx *c, const char *t, size_t n, int level)
         st = html_link_close(&h);
     if (st == RP_OK && h.text.len > 0)
         st = find_urls(c, h.text.data, h.text.len);
+    if (st == RP_OK && level == 0 && c->visible != NULL) {
+        buf_reset(c->visible);
+        st = h.text.len > 0 ? buf_append(c->visible, h.text.data, h.text.len) : RP_OK;
+        c->visible = NULL;
+    }
     buf_fini(&h.text);
     buf_fini(&h.href);
     buf_fini(&h.attr);
@@ -1600,6 +1612,283 @@ static rp_status message_part(struct mctx *c, GMimeMessagePart *mp, int depth)
     return st;
 }
 
+/* --- inline forwards --------------------------------------------------------------------- */
+
+/* A user who forwards a mail inline puts the original below a marker line
+ * ("---------- Forwarded message ---------", "-----Original Message-----",
+ * "Begin forwarded message:", "-------- Forwarded Message --------", Outlook's
+ * line of underscores) and a block of the original's header fields as the
+ * client writes them ("From: ...", "Sent: ...", "To: ...", "Subject: ...", or
+ * in the user's language). The block is read line by line; the text after it
+ * is the original's body. Linear in the text: each marker's block is at most
+ * MAIL_FWD_LINES_MAX lines. */
+#define MAIL_FWD_LINES_MAX 40
+
+static const char *const FWD_MARKERS[] = {
+    "forwarded message",
+    "original message",
+    "weitergeleitete nachricht",
+    "urspr\xc3\xbcngliche nachricht",
+    "message transf\xc3\xa9r\xc3\xa9",
+    "message d'origine",
+    "mensaje reenviado",
+    "mensaje original",
+    "messaggio inoltrato",
+    "messaggio originale",
+    "doorgestuurd bericht",
+    "oorspronkelijk bericht",
+    NULL,
+};
+
+/* Field names of the block (any case) and the key each fills. */
+static const struct {
+    const char *name, *key;
+} FWD_FIELDS[] = {
+    {"from", "from"},       {"von", "from"},
+    {"de", "from"},         {"van", "from"},
+    {"da", "from"},         {"reply-to", "reply_to"},
+    {"to", "to"},           {"an", "to"},
+    {"\xc3\xa0", "to"},     {"a", "to"},
+    {"para", "to"},         {"aan", "to"},
+    {"cc", "cc"},           {"kopie", "cc"},
+    {"subject", "subject"}, {"betreff", "subject"},
+    {"objet", "subject"},   {"asunto", "subject"},
+    {"oggetto", "subject"}, {"onderwerp", "subject"},
+    {"assunto", "subject"}, {"date", "date"},
+    {"sent", "date"},       {"datum", "date"},
+    {"gesendet", "date"},   {"envoy\xc3\xa9", "date"},
+    {"enviado", "date"},    {"data", "date"},
+    {"inviato", "date"},    {"verzonden", "date"},
+};
+
+static size_t line_end(const char *t, size_t n, size_t i)
+{
+    const char *nl = memchr(t + i, '\n', n - i);
+    return nl ? (size_t)(nl - t) : n;
+}
+
+/* Skips quote marks, white space and bold stars ("> *From:*") at a line's start. */
+static size_t fwd_skip(const char *t, size_t i, size_t e)
+{
+    while (i < e && (t[i] == '>' || t[i] == ' ' || t[i] == '\t' || t[i] == '*'))
+        i++;
+    return i;
+}
+
+static size_t fwd_rtrim(const char *t, size_t i, size_t e)
+{
+    while (e > i && (t[e - 1] == '\r' || t[e - 1] == ' ' || t[e - 1] == '\t' || t[e - 1] == '*'))
+        e--;
+    return e;
+}
+
+/* Is the line t[i..e) a forward marker? */
+static bool fwd_marker(const char *t, size_t i, size_t e)
+{
+    size_t a = i;
+    while (a < e && (t[a] == '>' || t[a] == ' ' || t[a] == '\t'))
+        a++;
+    e = fwd_rtrim(t, a, e);
+    const unsigned char *u = (const unsigned char *)t + a;
+    size_t n = e - a;
+    if (n == 0 || n > 120)
+        return false;
+    if (prefix_ci(u, n, "begin forwarded message"))
+        return true;
+    size_t k = 0;
+    while (k < n && u[k] == '_')
+        k++;
+    if (k >= 10 && k == n)
+        return true;
+    if (u[0] != '-' || n < 4)
+        return false;
+    for (size_t m = 0; FWD_MARKERS[m] != NULL; m++)
+        if (contains_ci(u, n, FWD_MARKERS[m]))
+            return true;
+    return false;
+}
+
+/* The key a field name fills, or NULL. */
+static const char *fwd_field(const char *s, size_t n)
+{
+    for (size_t k = 0; k < sizeof(FWD_FIELDS) / sizeof(FWD_FIELDS[0]); k++)
+        if (strlen(FWD_FIELDS[k].name) == n && strncasecmp(s, FWD_FIELDS[k].name, n) == 0)
+            return FWD_FIELDS[k].key;
+    return NULL;
+}
+
+/* Reads the header block that starts at t[i] into a new object (key -> one
+ * clean line; "date_label" the name the date was written under). Returns the
+ * offset where the body starts, or 0 when the block has no From. */
+static size_t fwd_block(struct mctx *c, const char *t, size_t n, size_t i, json_t **out,
+                        rp_status *st)
+{
+    json_t *h = json_object();
+    *out = NULL;
+    if (h == NULL) {
+        *st = RP_E_NOMEM;
+        return 0;
+    }
+    const char *last = NULL;
+    size_t blank = 0;
+    for (size_t lines = 0; i < n && lines < MAIL_FWD_LINES_MAX && *st == RP_OK; lines++) {
+        size_t e = line_end(t, n, i), a = fwd_skip(t, i, e), z = fwd_rtrim(t, a, e);
+        size_t next = e < n ? e + 1 : n;
+        if (a == z) {
+            if (json_object_size(h) == 0 && blank++ < 2) {
+                i = next;
+                continue;
+            }
+            i = next;
+            break; /* the blank line after the block */
+        }
+        const char *colon = memchr(t + a, ':', z - a);
+        size_t nl = colon ? fwd_rtrim(t, a, (size_t)(colon - t)) - a : 0;
+        const char *key = colon && nl > 0 && nl <= 16 ? fwd_field(t + a, nl) : NULL;
+        if (key != NULL) {
+            size_t v = fwd_skip(t, (size_t)(colon - t) + 1, z);
+            if (json_object_get(h, key) == NULL) {
+                *st = line_of(&c->tmp, t + v, z - v, RP_NAME_MAX_BYTES, NULL);
+                if (*st == RP_OK)
+                    *st = jset(h, key, json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len));
+                if (*st == RP_OK && strcmp(key, "date") == 0)
+                    *st = jset(h, "date_label", json_stringn(t + a, nl));
+            }
+            last = key;
+        } else if (last != NULL && (t[i] == ' ' || t[i] == '\t')) {
+            /* a folded value (a long To list) */
+            const char *prev = json_string_value(json_object_get(h, last));
+            char *joined = g_strdup_printf("%s %.*s", prev ? prev : "", (int)(z - a), t + a);
+            *st = line_of(&c->tmp, joined, strlen(joined), RP_NAME_MAX_BYTES, NULL);
+            g_free(joined);
+            if (*st == RP_OK)
+                *st = jset(h, last, json_stringn(c->tmp.data ? c->tmp.data : "", c->tmp.len));
+        } else {
+            break; /* the body starts without a blank line */
+        }
+        i = next;
+    }
+    if (*st != RP_OK || json_object_get(h, "from") == NULL) {
+        json_decref(h);
+        return 0;
+    }
+    *out = h;
+    return i;
+}
+
+/* Finds a forward in text t (one clean UTF-8 body, or the visible text of an
+ * HTML one): the offset of its marker line (*mark) and of the original's body
+ * (returned), and its fields (*fields, new). 0 when there is none. With
+ * at_start, a block at the very start counts without a marker (Outlook's HTML
+ * has none: the block follows a rule). */
+static size_t fwd_find(struct mctx *c, const char *t, size_t n, bool at_start, size_t *mark,
+                       json_t **fields, rp_status *st)
+{
+    *fields = NULL;
+    if (at_start) {
+        size_t body = fwd_block(c, t, n, 0, fields, st);
+        if (body > 0 || *st != RP_OK) {
+            *mark = 0;
+            return body;
+        }
+    }
+    for (size_t i = 0; i < n && *st == RP_OK;) {
+        size_t e = line_end(t, n, i);
+        if (fwd_marker(t, i, e)) {
+            size_t body = fwd_block(c, t, n, e < n ? e + 1 : n, fields, st);
+            if (body > 0) {
+                *mark = i;
+                return body;
+            }
+        }
+        i = e < n ? e + 1 : n;
+    }
+    return 0;
+}
+
+/* Keeps the fields and the forwarder's words of the first forward found. */
+static rp_status fwd_keep(struct mctx *c, json_t *fields, const char *words, size_t n)
+{
+    if (c->fwd_found) {
+        json_decref(fields);
+        return RP_OK;
+    }
+    c->fwd_found = true;
+    c->fwd = fields;
+    struct sink k = {&c->fwd_comment, false};
+    return words != NULL ? clean_append(&k, words, n, CLEAN_TEXT, false) : RP_OK;
+}
+
+/* A plain body (clean UTF-8 in c->scratch) of a mail that may be an inline
+ * forward. *done when it was one: then only the original's part was searched
+ * for URLs and kept as the body. */
+static rp_status fwd_plain(struct mctx *c, bool *done)
+{
+    const char *t = c->scratch.data ? c->scratch.data : "";
+    size_t n = c->scratch.len, mark = 0;
+    json_t *fields;
+    rp_status st = RP_OK;
+    size_t body = fwd_find(c, t, n, false, &mark, &fields, &st);
+    *done = body > 0 && st == RP_OK;
+    if (!*done)
+        return st;
+    while (body < n && (t[body] == '\n' || t[body] == '\r'))
+        body++;
+    st = fwd_keep(c, fields, t, mark);
+    if (st == RP_OK)
+        st = find_urls(c, t + body, n - body);
+    if (st == RP_OK)
+        st = body_append(&c->text, &c->text_dropped, t + body, n - body);
+    return st;
+}
+
+/* The same for an HTML body: the forward is located in the markup (its marker
+ * text, or Outlook's divRplyFwdMsg), read from the visible text from there on,
+ * and only that part of the document is searched for links. */
+static rp_status fwd_html(struct mctx *c, bool *done)
+{
+    static const char *const ANCHORS[] = {"divrplyfwdmsg", "begin forwarded message",
+                                          "forwarded message", "original message"};
+    const char *t = c->scratch.data ? c->scratch.data : "";
+    size_t n = c->scratch.len, at = n;
+    bool outlook = false;
+    *done = false;
+    for (size_t k = 0; k < sizeof(ANCHORS) / sizeof(ANCHORS[0]); k++) {
+        size_t f = find_ci(t, n, ANCHORS[k]);
+        if (f < at) {
+            at = f;
+            outlook = k == 0;
+        }
+    }
+    for (size_t k = 0; at == n && FWD_MARKERS[k] != NULL; k++)
+        at = find_ci(t, n, FWD_MARKERS[k]);
+    if (at == n)
+        return RP_OK;
+    /* from the tag that holds the block (Outlook) or the text node of the marker */
+    while (at > 0 && t[at - 1] != (outlook ? '<' : '>'))
+        at--;
+    if (outlook && at > 0)
+        at--;
+    struct buf vis;
+    buf_init(&vis, n + 16);
+    c->visible = &vis;
+    rp_status st = html_scan(c, t + at, n - at, 0);
+    c->visible = NULL;
+    size_t mark = 0;
+    json_t *fields = NULL;
+    size_t body = st == RP_OK
+                      ? fwd_find(c, vis.data ? vis.data : "", vis.len, outlook, &mark, &fields, &st)
+                      : 0;
+    buf_fini(&vis);
+    if (st != RP_OK || body == 0)
+        return st; /* not a forward after all: the caller scans the whole */
+    *done = true;
+    st = fwd_keep(c, fields, NULL, 0);
+    if (st == RP_OK)
+        st = body_append(&c->html, &c->html_dropped, t + at, n - at);
+    return st;
+}
+
 /* A leaf part: a body (text or HTML, not an attachment) or an attachment. */
 static rp_status leaf(struct mctx *c, GMimePart *part, int depth, bool nested)
 {
@@ -1617,6 +1906,13 @@ static rp_status leaf(struct mctx *c, GMimePart *part, int depth, bool nested)
 
     if ((plain || html) && !attached) {
         st = to_utf8(cs, b->data, b->len, &c->scratch);
+        bool fwd = false;
+        if (st == RP_OK && c->fwd_mode && !nested)
+            st = html ? fwd_html(c, &fwd) : fwd_plain(c, &fwd);
+        if (st == RP_OK && fwd) {
+            g_byte_array_free(b, TRUE);
+            return st;
+        }
         if (st == RP_OK)
             st = html ? html_scan(c, c->scratch.data ? c->scratch.data : "", c->scratch.len, 0)
                       : find_urls(c, c->scratch.data ? c->scratch.data : "", c->scratch.len);
@@ -2209,6 +2505,108 @@ static bool report_subject(const char *s)
     return false;
 }
 
+/* email{} of an inline forward from its quoted block (c->fwd): the
+ * addresses as the other fields show them, the subject, the date when it
+ * names its zone (a client writes it in the reader's local time otherwise),
+ * the block's date and Cc as written under headers, and forwarded "inline". */
+static rp_status fwd_email(struct mctx *c, json_t *email, struct mail_ids *ids, size_t *to_dropped)
+{
+    rp_status st = RP_OK;
+    static const char *const ADDR[] = {"from", "reply_to", "to"};
+    for (size_t k = 0; k < 3 && st == RP_OK; k++) {
+        const char *v = json_string_value(json_object_get(c->fwd, ADDR[k]));
+        if (v == NULL)
+            continue;
+        /* Outlook writes "Name [mailto:addr]" */
+        char *fixed = NULL;
+        const char *mt = strstr(v, "[mailto:");
+        if (mt != NULL && strchr(mt, ']') != NULL)
+            fixed = g_strdup_printf("%.*s<%.*s>", (int)(mt - v), v, (int)(strchr(mt, ']') - mt - 8),
+                                    mt + 8);
+        if (fixed == NULL)
+            fixed = g_strdup(v);
+        for (char *q = fixed; k == 2 && *q; q++) /* Outlook separates recipients with ';' */
+            if (*q == ';')
+                *q = ',';
+        InternetAddressList *l = internet_address_list_parse(parser_opts, fixed);
+        if (k == 2) {
+            st = set_to(c, email, l, to_dropped);
+        } else {
+            st = set_addrlist(c, email, ADDR[k], l);
+            if (st == RP_OK && json_object_get(email, ADDR[k]) == NULL)
+                st = set_line(email, ADDR[k], v, RP_NAME_MAX_BYTES, &c->tmp);
+            InternetAddressMailbox *m = first_mailbox(l);
+            if (m != NULL)
+                domain_of(internet_address_mailbox_get_addr(m),
+                          k == 0 ? ids->from_domain : ids->reply_domain);
+            if (m != NULL && k == 0) {
+                const char *dn = internet_address_get_name(INTERNET_ADDRESS(m));
+                char dd[256];
+                domain_after(dn ? strchr(dn, '@') : NULL, dd);
+                if (dd[0] != '\0' && ids->from_domain[0] != '\0' &&
+                    strcmp(registrable(dd), registrable(ids->from_domain)) != 0)
+                    ids->display_spoof = true;
+            }
+        }
+        if (l != NULL)
+            g_object_unref(l);
+        g_free(fixed);
+    }
+    const char *subject = json_string_value(json_object_get(c->fwd, "subject"));
+    if (st == RP_OK && subject != NULL)
+        st = set_line(email, "subject", subject, RP_FIELD_MAX_BYTES, &c->tmp);
+    const char *date = json_string_value(json_object_get(c->fwd, "date"));
+    if (st == RP_OK && date != NULL) {
+        /* Gmail and Apple Mail write "... at 10:00"; the parser wants no "at" */
+        char *d = g_strnfill(strlen(date) + 8, '\0');
+        memcpy(d, date, strlen(date));
+        char *at = strstr(d, " at ");
+        if (at != NULL)
+            memmove(at, at + 3, strlen(at + 3) + 1);
+        /* Apple Mail's "GMT+2" is "+0200" */
+        char *g = strstr(d, "GMT");
+        if (g != NULL && (g[3] == '+' || g[3] == '-') && isdigit((unsigned char)g[4])) {
+            int hh = g[4] - '0';
+            if (isdigit((unsigned char)g[5]))
+                hh = hh * 10 + (g[5] - '0');
+            char z[8];
+            rp_fmt(z, sizeof(z), "%c%02d00", g[3], hh > 14 ? 0 : hh);
+            memcpy(g, z, 6);
+            g[6] = '\0';
+        }
+        bool zone = false;
+        for (const char *p = d; *p && !zone; p++)
+            zone = (*p == '+' || *p == '-') && strlen(p) >= 5 && isdigit((unsigned char)p[1]) &&
+                   isdigit((unsigned char)p[4]) && p > d && p[-1] == ' ';
+        zone = zone || strstr(d, "GMT") != NULL || strstr(d, "UTC") != NULL;
+        GDateTime *dt = zone ? g_mime_utils_header_decode_date(d) : NULL;
+        g_free(d);
+        if (dt != NULL) {
+            char *f = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S%:z");
+            if (f != NULL)
+                st = set_line(email, "date", f, RP_NAME_MAX_BYTES, &c->tmp);
+            g_free(f);
+            g_date_time_unref(dt);
+        }
+    }
+    json_t *headers = json_object();
+    if (headers == NULL)
+        return RP_E_NOMEM;
+    const char *label = json_string_value(json_object_get(c->fwd, "date_label"));
+    if (st == RP_OK && date != NULL)
+        st = set_line(headers, label && strcasecmp(label, "sent") == 0 ? "Sent" : "Date", date,
+                      MAIL_LINE_MAX, &c->tmp);
+    const char *cc = json_string_value(json_object_get(c->fwd, "cc"));
+    if (st == RP_OK && cc != NULL)
+        st = set_line(headers, "Cc", cc, MAIL_LINE_MAX, &c->tmp);
+    if (st == RP_OK && json_object_size(headers) > 0)
+        st = jset(email, "headers", json_incref(headers));
+    json_decref(headers);
+    if (st == RP_OK)
+        st = jset(email, "forwarded", json_string("inline"));
+    return st;
+}
+
 /* --- severity -------------------------------------------------------------------------- */
 
 /* The first severity of a mail (docs/mail.md): 40, plus what makes it worse,
@@ -2370,6 +2768,8 @@ static rp_status build(struct alert_build *b, size_t len, json_t **alert)
     bool wrapper = b->att.msg != NULL && b->att.wrapper;
     bool reported = b->att.msg != NULL && !wrapper && (arf || report_subject(outer_subject));
     GMimeMessage *subj = (reported || wrapper) ? b->att.msg : b->outer;
+    /* no attached mail: the original may be quoted in the body */
+    c->fwd_mode = b->att.msg == NULL && !dsn && report_subject(outer_subject);
 
     struct mail_ids ids;
     memset(&ids, 0, sizeof(ids));
@@ -2405,6 +2805,16 @@ static rp_status build(struct alert_build *b, size_t len, json_t **alert)
         st = check_headers(c, GMIME_OBJECT(subj));
     if (st == RP_OK)
         st = walk(c, g_mime_message_get_mime_part(subj), 1, false);
+    /* forwarded inline: the email fields are the quoted block's, and what only
+     * the original's own header has (Received, Authentication-Results,
+     * Message-ID) is not there to read */
+    if (st == RP_OK && c->fwd_found) {
+        reported = true;
+        memset(&ids, 0, sizeof(ids));
+        json_object_clear(b->email);
+        json_array_clear(b->received);
+        st = fwd_email(c, b->email, &ids, &to_dropped);
+    }
 
     /* the reporter and what they said */
     json_t *reporter = NULL;
@@ -2436,8 +2846,20 @@ static rp_status build(struct alert_build *b, size_t len, json_t **alert)
         char btype[128] = "";
         if (body != NULL)
             mime_type_of(body, btype);
-        if (st == RP_OK && body != NULL && GMIME_IS_PART(body) &&
-            strcmp(btype, "text/plain") == 0) {
+        if (st == RP_OK && c->fwd_found && c->fwd_comment.len > 0) {
+            st = line_of(&c->tmp, "", 0, 0, NULL); /* reset */
+            struct sink k = {&c->tmp, false};
+            size_t saved = c->tmp.max;
+            c->tmp.max = MAIL_COMMENT_MAX;
+            if (st == RP_OK)
+                st = sink_put(&k, c->fwd_comment.data, c->fwd_comment.len);
+            c->tmp.max = saved;
+            while (c->tmp.len > 0 && isspace((unsigned char)c->tmp.data[c->tmp.len - 1]))
+                c->tmp.data[--c->tmp.len] = '\0';
+            if (st == RP_OK && c->tmp.len > 0)
+                st = jset(report, "comment", json_stringn(c->tmp.data, c->tmp.len));
+        } else if (st == RP_OK && body != NULL && GMIME_IS_PART(body) &&
+                   strcmp(btype, "text/plain") == 0 && !c->fwd_found) {
             GByteArray *bb = part_bytes(GMIME_PART(body));
             st = to_utf8(g_mime_object_get_content_type_parameter(body, "charset"), bb->data,
                          bb->len, &c->scratch);
@@ -2568,6 +2990,7 @@ rp_status mail_parse_alert(const char *data, size_t len, json_t **alert, struct 
     c->link_set = json_object();
     c->attachments = json_array();
     c->memo = json_object();
+    buf_init(&c->fwd_comment, MAIL_COMMENT_MAX);
     b.email = json_object();
     b.received = json_array();
     b.extra = json_object();
@@ -2606,6 +3029,8 @@ rp_status mail_parse_alert(const char *data, size_t len, json_t **alert, struct 
     json_decref(c->link_set);
     json_decref(c->attachments);
     json_decref(c->memo);
+    json_decref(c->fwd);
+    buf_fini(&c->fwd_comment);
     json_decref(b.email);
     json_decref(b.received);
     json_decref(b.extra);

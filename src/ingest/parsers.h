@@ -32,4 +32,29 @@
 typedef rp_status (*ingest_parse_fn)(const char *data, size_t len, json_t **alert,
                                      struct rp_error *err);
 
+/* A record that holds several alerts (an API page {"value": [...]}, an
+ * <Events> export) is read element by element: the parser calls an
+ * ingest_item_fn once per element, in order, with what became of it, so that
+ * a bad element is rejected alone and the good ones are kept. A record of one
+ * alert gives one item with element 0. At most RP_INGEST_ELEMENTS_MAX items
+ * come from one record; what lies beyond is one rejected item that says so. */
+struct ingest_item {
+    rp_status st;       /* RP_OK, RP_E_INVALID (rejected), RP_E_NOTFOUND (ignored) */
+    json_t *alert;      /* RP_OK: the input-shape alert; the callback takes the reference */
+    const char *reason; /* otherwise: why (valid during the call) */
+    size_t element;     /* 1-based element of the record; 0: the record is one alert */
+    size_t offset;      /* where the element starts in the record (bytes) */
+    const char *raw;    /* the element's bytes, kept as the alert's raw (valid during */
+    size_t raw_len;     /*   the call); the whole record for element 0 */
+};
+
+/* Receives one item. Returns RP_OK, or an error (RP_E_NOMEM) that ends the
+ * record. */
+typedef rp_status (*ingest_item_fn)(void *arg, const struct ingest_item *item);
+
+/* Hands a single parser's result to fn as element 0 (the common case). */
+rp_status ingest_item_single(rp_status st, json_t *alert, const struct rp_error *err,
+                             const char *data, size_t len, ingest_item_fn fn,
+                             void *arg) RP_MUST_CHECK;
+
 #endif

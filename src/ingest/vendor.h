@@ -28,4 +28,16 @@ rp_status vendor_normalize_as(const char *vendor, json_t *doc, json_t **alert,
 rp_status winevent_xml_parse_alert(const char *data, size_t len, json_t **alert,
                                    struct rp_error *err) RP_MUST_CHECK;
 
+/* Windows events in XML, one item per event (parsers.h): one <Event> (element
+ * 0, as winevent_xml_parse_alert), an <Events> document (Event Viewer's "Save
+ * as XML", wevtutil /e:Events) or <Event> elements one after another (wevtutil
+ * qe /f:xml), in UTF-8 or UTF-16 with its byte-order mark. Each event is cut out
+ * of the text (comments, CDATA, processing instructions and quoted attribute
+ * values skipped; no recursion) and parsed alone, so one broken event is
+ * rejected with its number and byte offset and the others are kept; its raw is
+ * its own text (in UTF-8 when the file was UTF-16, offsets then counting the
+ * UTF-8 text). */
+rp_status winevent_xml_parse_each(const char *data, size_t len, ingest_item_fn fn,
+                                  void *arg) RP_MUST_CHECK;
+
 #endif

@@ -177,6 +177,7 @@ static const struct field EMAIL[] = {
     {"attachments", F_OBJECT, true, ATTACHMENT, 0, 0},
     {"headers", F_ANYOBJ, false, NULL, 0, 0},
     {"auth", F_OBJECT, false, EMAIL_AUTH, 0, 0},
+    {"forwarded", F_NAME, false, NULL, 0, 0}, /* "inline": the headers are the quoted block's */
     END,
 };
 static const struct field AUTH[] = {

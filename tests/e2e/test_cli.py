@@ -745,4 +745,71 @@ def riposte_db_env_honoured(t):
     check(os.path.exists(t.path("riposte.db")), "./riposte.db created by default")
 
 
+DEFENDER_PAGE = {
+    "@odata.context": "https://api.securitycenter.microsoft.com/api/$metadata#Alerts",
+    "value": [
+        {"id": "da1", "title": "Suspicious PowerShell", "severity": "High", "machineId": "m1",
+         "computerDnsName": "ws01", "alertCreationTime": "2024-05-01T10:00:00Z"},
+        {"id": "da2", "title": "no machine"},
+        {"id": "da3", "title": "Mimikatz", "severity": "High", "machineId": "m3",
+         "computerDnsName": "ws03", "alertCreationTime": "2024-05-01T11:00:00Z"},
+    ],
+}
+
+WIN_EVENT = ("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+             "<EventID>{id}</EventID><Computer>dc01</Computer></System><EventData>"
+             "<Data Name='TargetUserName'>{user}</Data></EventData></Event>")
+
+
+@test
+def api_page_is_one_alert_per_element(t):
+    text = json.dumps(DEFENDER_PAGE, indent=1)
+    f = t.write("page.json", text)
+    bad_line = text.count("\n", 0, text.rindex("{", 0, text.index('"da2"'))) + 1
+    r = t.riposte("parse", "--format", "defender", f)
+    eq(r.code, 3, "a rejected element makes the exit code 3")
+    alerts = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    eq([a["title"] for a in alerts], ["Suspicious PowerShell", "Mimikatz"], "titles")
+    eq({a["source"] for a in alerts}, {"defender"}, "source")
+    eq(alerts[1]["raw"]["id"], "da3", "raw is the element")
+    line = stderr_line(r, "page.json", "element 2")
+    check("record 1" in line and "defender" in line, f"names record and element: {line!r}")
+    r = ingest(t, f)
+    expect_summary(r, 3, accepted=2, rejected=1)
+    raws = [x[0] for x in t.sql("SELECT raw FROM alerts ORDER BY raw")]
+    eq(len(raws), 2, "two alerts")
+    for raw in raws:
+        raw = raw.decode() if isinstance(raw, bytes) else raw
+        check(raw.startswith("{\n") and json.loads(raw)["id"] in ("da1", "da3"),
+              f"raw is the element's own text: {raw!r}")
+    rows = t.sql("SELECT location, raw FROM deadletters")
+    eq(len(rows), 1, "one dead letter")
+    contains(rows[0][0], f"record 1 line {bad_line} element 2", "dead letter location")
+    dl = rows[0][1].decode() if isinstance(rows[0][1], bytes) else rows[0][1]
+    check("da2" in dl and "da1" not in dl, f"dead letter holds the element only: {dl!r}")
+
+
+@test
+def windows_events_export(t):
+    doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Events>\n" +
+           WIN_EVENT.format(id=4625, user="alice") + "\n" +
+           WIN_EVENT.format(id="bad", user="x") + "\n" +
+           WIN_EVENT.format(id=4740, user="alice") + "\n</Events>\n")
+    f = t.write("events.xml", doc)
+    r = t.riposte("parse", f)
+    alerts = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    eq([a["rule"] for a in alerts], ["Windows 4625", "Windows 4740"], "rules")
+    line = stderr_line(r, "events.xml", "element 2")
+    check("line 4" in line, f"the bad event's line: {line!r}")
+    # Event Viewer writes UTF-16
+    f16 = t.write("events16.xml", doc.encode("utf-16"))
+    expect_summary(ingest(t, f16), 3, accepted=2, rejected=1)
+    # wevtutil qe /f:xml: no root
+    f2 = t.write("wevtutil.xml", WIN_EVENT.format(id=4624, user="a") +
+                 WIN_EVENT.format(id=4624, user="b"))
+    r = t.riposte("parse", f2)
+    eq(r.code, 0, "wevtutil output parses")
+    eq(len([x for x in r.stdout.splitlines() if x.strip()]), 2, "two events")
+
+
 tap.main()

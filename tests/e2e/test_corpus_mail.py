@@ -216,6 +216,20 @@ def fields_match_python(t):
         a = one_alert(t, path)
         e = a.get("email", {})
         msg = py_message(path)
+        # an inline forward: the subject mail's fields come from the quoted
+        # block, which Python does not parse; the outer mail is the report's
+        if e.get("forwarded") == "inline":
+            checked.setdefault("inline_forwards", 0)
+            checked["inline_forwards"] += 1
+            outer_from = py_addresses(msg, "from")
+            rep = (a.get("reporter") or {}).get("email", "")
+            if outer_from and rep.lower() not in outer_from:
+                failures.append(f"{name}: reporter {rep!r}, Python's From {outer_from!r}")
+            if not e.get("from") or a.get("extra", {}).get("report", {}).get("subject") != \
+                    ws(header_str(msg, "subject") or "") and header_str(msg, "subject"):
+                failures.append(f"{name}: inline forward without its quoted From or the "
+                                f"report's subject: {e.get('from')!r}")
+            continue
         # a report or a spam filter's wrapper describes the attached mail
         if a.get("reporter") is not None or a.get("extra", {}).get("wrapper"):
             inner = attached_message(msg)

@@ -408,6 +408,18 @@ def corpus_wrong_vendor_refused(t):
     eq(r.stdout.strip(), "", "stdout")
 
 
+# What each envelope seed holds (the bad elements are rejected and named).
+ENVELOPE_SEEDS = {
+    "envelope-defender.json": ["defender", "defender"],
+    "envelope-graph.json": ["msgraph"],
+    "envelope-crowdstrike.json": ["crowdstrike"],
+    "envelope-carbonblack.json": ["carbonblack", "carbonblack"],
+    "envelope-cylance.json": ["cylance"],
+    "envelope-splunk.json": ["splunk"],
+    "envelope-elastic.json": ["elastic", "windows"],
+}
+
+
 @tap.test
 def seeds_vendor(t):
     """The project's own vendor fixtures: each file's name says its vendor."""
@@ -422,6 +434,15 @@ def seeds_vendor(t):
             eq(alerts, [], f"{n}: an audit event is no detection")
             check("is not a detection" in r.stderr, f"{n}: stderr {r.stderr!r}")
             continue
+        if n.startswith("envelope-"):
+            # an API list response: one alert per element, each its vendor's
+            want = ENVELOPE_SEEDS[n]
+            eq(sorted(a["source"] for a in alerts), sorted(want), f"{n}: sources of the elements")
+            check(("element" in r.stderr) == (n in ("envelope-defender.json",
+                                                    "envelope-crowdstrike.json",
+                                                    "envelope-cylance.json")),
+                  f"{n}: rejected elements named: {r.stderr!r}")
+            continue
         if n == "normalized-alert.json":
             eq(len(alerts), 1, f"{n}: alerts")
             check(alerts[0]["source"] not in CHECKS, f"{n}: taken for a vendor's")
@@ -435,13 +456,18 @@ def seeds_winevent(t):
     """The project's own Event XML fixtures: events parse, hostile or broken
     documents are refused with a reason."""
     d = os.path.join(SEEDS, "winevent")
-    refused = {"doctype.xml": "DOCTYPE is not allowed", "utf16-doctype.xml": "DTD is not allowed", "truncated.xml": "XML line",
-               "events-root.xml": "root element must be <Event>"}
+    refused = {"doctype.xml": "DOCTYPE is not allowed", "utf16-doctype.xml": "DTD is not allowed", "truncated.xml": "XML line"}
+    # an <Events> export is one alert per event (several-events.xml has a bad one)
+    several = {"events-root.xml": 1, "several-events.xml": 3, "wevtutil-concat.xml": 2,
+               "events-utf16.xml": 3}
     for n in sorted(os.listdir(d)):
         alerts, r = parse(t, os.path.join(d, n), "winxml")
         if n in refused:
             eq(alerts, [], f"{n}: alerts")
             check(refused[n] in r.stderr, f"{n}: stderr lacks {refused[n]!r}: {r.stderr!r}")
+            continue
+        if n in several:
+            eq(len(alerts), several[n], f"{n}: alerts (stderr {tap.shorten(r.stderr)!r})")
             continue
         eq(len(alerts), 1, f"{n}: alerts (stderr {tap.shorten(r.stderr)!r})")
         eq(alerts[0]["source"], "windows", f"{n}: source")

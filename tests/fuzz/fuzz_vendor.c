@@ -12,8 +12,12 @@
  *     more than an hour in the future (a time the vendor really gave);
  *   - a refusal hands nothing out and says why; RP_E_NOTFOUND only for
  *     documents no vendor claimed.
+ * The same input also goes through ingest_format_read_each() as JSON, which
+ * takes API list envelopes apart: every item is an alert or a rejection with
+ * a reason, elements numbered in order, each element's bytes inside the input.
  * Memory: every json_t is released before returning.
  */
+#include "ingest/format.h"
 #include "ingest/vendor.h"
 #include "model/alert.h"
 
@@ -51,8 +55,35 @@ static void check_gate(json_t *alert, const char *vendor)
         abort(); /* the mapping let through a value the gate refuses */
 }
 
+struct each_state {
+    const char *data;
+    size_t size, next;
+};
+
+static rp_status each_item(void *arg, const struct ingest_item *it)
+{
+    struct each_state *e = arg;
+    if (it->element != 0 && it->element != e->next + 1)
+        abort();
+    e->next = it->element;
+    if ((it->st == RP_OK) != (it->alert != NULL))
+        abort();
+    if (it->st != RP_OK && (it->reason == NULL || it->reason[0] == '\0'))
+        abort();
+    if (it->raw >= e->data && it->raw < e->data + e->size &&
+        (it->raw + it->raw_len > e->data + e->size || it->raw != e->data + it->offset))
+        abort();
+    json_decref(it->alert);
+    return RP_OK;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct ingest_format_spec spec = {FORMAT_JSON, NULL};
+    struct each_state es = {(const char *)data, size, 0};
+    if (ingest_format_read_each(&spec, (const char *)data, size, each_item, &es) != RP_OK)
+        abort();
+
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL)

@@ -1,6 +1,9 @@
 /*
  * fuzz_winevent.c: libFuzzer target for the Windows Event XML parser
- * (winevent_xml_parse_alert in ingest/vendor.h, on libxml2).
+ * (winevent_xml_parse_alert in ingest/vendor.h, on libxml2), and the reader
+ * of documents of several events (winevent_xml_parse_each): every item is an
+ * alert or a rejection with a reason, elements numbered in order, each
+ * element's bytes inside the input (or inside its UTF-8 conversion).
  *
  * The input is one record of XML. Broken invariants abort(): an accepted
  * event is an object with source "windows", raw the input text (when it is
@@ -21,8 +24,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* 2025-11-30T09:48:36Z: a fixed received time keeps runs reproducible. */
 #define FUZZ_RECEIVED_MS 1764496116000LL
 
+struct each_state {
+    size_t next;
+    size_t size;
+};
+
+static rp_status each_item(void *arg, const struct ingest_item *it)
+{
+    struct each_state *e = arg;
+    if (it->element != 0 && it->element != e->next + 1)
+        abort();
+    e->next = it->element;
+    if (it->st == RP_OK) {
+        if (it->alert == NULL || it->reason != NULL)
+            abort();
+    } else if (it->alert != NULL || it->reason == NULL || it->reason[0] == '\0') {
+        abort();
+    }
+    if (it->raw == NULL && it->raw_len > 0)
+        abort();
+    json_decref(it->alert);
+    return RP_OK;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct each_state es = {0, size};
+    if (winevent_xml_parse_each((const char *)data, size, each_item, &es) != RP_OK)
+        abort();
+
     json_t *alert = NULL;
     struct rp_error err;
     err.msg[0] = '\0';

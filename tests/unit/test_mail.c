@@ -1126,6 +1126,201 @@ static void t_threads(void **state)
         free(want[i]);
 }
 
+/* --- inline forwards ------------------------------------------------------------------ */
+
+static const struct {
+    const char *name, *mail;
+    const char *const expect[20]; /* "path=value", or "!path" for absent */
+} INLINE[] = {
+    {"Gmail, plain text",
+     "From: Alice Analyst <alice@corp.example>\n"
+     "To: phishing@corp.example\n"
+     "Subject: Fwd: Your invoice is overdue\n"
+     "Date: Tue, 7 May 2024 09:12:00 +0200\n"
+     "Message-ID: <fwd1@mail.corp.example>\n"
+     "Received: from mx.corp.example by mail.corp.example; Tue, 7 May 2024 09:12:01 +0200\n"
+     "Authentication-Results: mx.corp.example; spf=pass smtp.mailfrom=corp.example; dkim=pass; "
+     "dmarc=pass\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: text/plain; charset=utf-8\n"
+     "\n"
+     "This looks fishy, see https://intranet.corp.example/help in my signature.\n"
+     "\n"
+     "---------- Forwarded message ---------\n"
+     "From: Billing Dept <billing@evil-invoices.example>\n"
+     "Date: Mon, 6 May 2024 at 18:03\n"
+     "Subject: Your invoice is overdue\n"
+     "To: Alice Analyst <alice@corp.example>, <bob@corp.example>\n"
+     "\n"
+     "\n"
+     "Dear customer, pay at hxxps://evil-invoices[.]example/pay?id=7 today.\n",
+     {"email.forwarded=inline", "email.from=Billing Dept <billing@evil-invoices.example>",
+      "email.to.1=bob@corp.example", "email.subject=Your invoice is overdue",
+      "title=Reported phishing: Your invoice is overdue", "reporter.email=alice@corp.example",
+      "email.urls.0=https://evil-invoices.example/pay?id=7", "!email.urls.1", "!email.received",
+      "!email.auth", "!email.message_id", "!email.date",
+      "email.headers.Date=Mon, 6 May 2024 at 18:03",
+      "extra.report.subject=Fwd: Your invoice is overdue",
+      "extra.report.comment=This looks fishy, see https://intranet.corp.example/help in my "
+      "signature.",
+      "email.body_text=Dear customer, pay at hxxps://evil-invoices[.]example/pay?id=7 today.\n"}},
+    {"Outlook, text and HTML",
+     "From: \"Bob User\" <bob@corp.example>\n"
+     "To: phishing@corp.example\n"
+     "Subject: FW: Password expiry notice\n"
+     "MIME-Version: 1.0\n"
+     "Content-Type: multipart/alternative; boundary=\"b1\"\n"
+     "\n"
+     "--b1\n"
+     "Content-Type: text/plain; charset=us-ascii\n"
+     "\n"
+     "Please check.\n"
+     "\n"
+     "-----Original Message-----\n"
+     "From: IT Helpdesk [mailto:helpdesk@it-support-portal.example] \n"
+     "Sent: Monday, May 6, 2024 4:02 PM\n"
+     "To: Bob User <bob@corp.example>\n"
+     "Cc: team@corp.example\n"
+     "Subject: Password expiry notice\n"
+     "\n"
+     "Your password expires today. Keep it: http://198.51.100.23/keep\n"
+     "\n"
+     "--b1\n"
+     "Content-Type: text/html; charset=us-ascii\n"
+     "\n"
+     "<html><body><p>Please check. <a href=\"https://intranet.corp.example/sig\">sig</a></p>\n"
+     "<hr style=\"display:inline-block;width:98%\"><div id=\"divRplyFwdMsg\" dir=\"ltr\"><font "
+     "face=\"Calibri\"><b>From:</b> IT Helpdesk "
+     "&lt;helpdesk@it-support-portal.example&gt;<br><b>Sent:</b> Monday, May 6, 2024 4:02 "
+     "PM<br><b>To:</b> Bob User &lt;bob@corp.example&gt;<br><b>Subject:</b> Password expiry "
+     "notice</font><div>&nbsp;</div></div>\n"
+     "<p>Your password expires today. <a "
+     "href=\"http://198.51.100.23/keep\">https://portal.corp.example/keep</a></p></body></html>\n"
+     "--b1--\n",
+     {"email.forwarded=inline", "email.from=IT Helpdesk <helpdesk@it-support-portal.example>",
+      "email.to.0=Bob User <bob@corp.example>", "email.headers.Sent=Monday, May 6, 2024 4:02 PM",
+      "email.headers.Cc=team@corp.example", "email.links.0.text=https://portal.corp.example/keep",
+      "!email.links.1", "extra.report.comment=Please check.", "reporter.email=bob@corp.example"}},
+    {"Gmail, HTML only",
+     "From: Carol <carol@corp.example>\n"
+     "To: phishing@corp.example\n"
+     "Subject: Fwd: Shared document\n"
+     "Content-Type: text/html; charset=utf-8\n"
+     "\n"
+     "<div dir=\"ltr\">scam?<br><br><div class=\"gmail_quote\"><div dir=\"ltr\" "
+     "class=\"gmail_attr\">---------- Forwarded message ---------<br>From: <strong "
+     "class=\"gmail_sendername\" dir=\"auto\">Docs</strong> <span dir=\"auto\">&lt;<a "
+     "href=\"mailto:share@docs-share.example\">share@docs-share.example</a>&gt;</span><br>Date: "
+     "Mon, 6 May 2024 at 18:03<br>Subject: Shared document<br>To: &lt;<a "
+     "href=\"mailto:carol@corp.example\">carol@corp.example</a>&gt;<br></div><br><br><div>Open <a "
+     "href=\"https://docs-share.example/open\">the document</a></div></div></div>\n",
+     {"email.forwarded=inline", "email.from=Docs <share@docs-share.example>",
+      "email.to.0=carol@corp.example", "email.subject=Shared document",
+      "email.links.0.url=https://docs-share.example/open", "!email.links.1",
+      "reporter.email=carol@corp.example"}},
+    {"Apple Mail, quoted",
+     "From: Dan <dan@corp.example>\n"
+     "To: phishing@corp.example\n"
+     "Subject: Fwd: Delivery failed\n"
+     "Content-Type: text/plain; charset=utf-8\n"
+     "\n"
+     "Begin forwarded message:\n"
+     "\n"
+     "> From: Parcel Service <noreply@parcel-track.example>\n"
+     "> Subject: Delivery failed\n"
+     "> Date: 6 May 2024 at 18:03:00 GMT+2\n"
+     "> To: dan@corp.example\n"
+     "> \n"
+     "> Reschedule: https://parcel-track.example/r/1\n",
+     {"email.forwarded=inline", "email.from=Parcel Service <noreply@parcel-track.example>",
+      "email.date=2024-05-06T18:03:00+02:00", "email.urls.0=https://parcel-track.example/r/1"}},
+    {"Thunderbird",
+     "From: Eve <eve@corp.example>\n"
+     "To: phishing@corp.example\n"
+     "Subject: Fwd: Account suspended\n"
+     "Content-Type: text/plain; charset=utf-8; format=flowed\n"
+     "\n"
+     "-------- Forwarded Message --------\n"
+     "Subject: 	Account suspended\n"
+     "Date: 	Mon, 6 May 2024 18:03:00 +0000\n"
+     "From: 	Bank <alerts@bank-secure.example>\n"
+     "To: 	eve@corp.example\n"
+     "\n"
+     "Verify at https://bank-secure.example/verify\n",
+     {"email.forwarded=inline", "email.from=Bank <alerts@bank-secure.example>",
+      "email.subject=Account suspended", "email.date=2024-05-06T18:03:00+00:00",
+      "email.to.0=eve@corp.example"}},
+    {"a reply quoting the original is the replier's own mail",
+     "From: Alice <alice@corp.example>\n"
+     "To: bob@corp.example\n"
+     "Subject: RE: lunch\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "Sure.\n"
+     "\n"
+     "-----Original Message-----\n"
+     "From: Bob <bob@corp.example>\n"
+     "Sent: Monday, May 6, 2024 4:02 PM\n"
+     "Subject: lunch\n"
+     "\n"
+     "Lunch at https://food.example ?\n",
+     {"!email.forwarded", "email.from=Alice <alice@corp.example>", "!reporter",
+      "email.urls.0=https://food.example"}},
+    {"a marker without a From block is no forward",
+     "From: Alice <alice@corp.example>\n"
+     "To: phishing@corp.example\n"
+     "Subject: Fwd: see below\n"
+     "Content-Type: text/plain\n"
+     "\n"
+     "---------- Forwarded message ---------\n"
+     "Hello, this is just text https://a.example\n",
+     {"!email.forwarded", "email.from=Alice <alice@corp.example>", "!reporter"}},
+    {"German Outlook, folded To",
+     "From: Alice <alice@corp.example>\n"
+     "To: phishing@corp.example\n"
+     "Subject: WG: Rechnung\n"
+     "Content-Type: text/plain; charset=utf-8\n"
+     "\n"
+     "________________________________\n"
+     "Von: Buchhaltung <rechnung@evil.example>\n"
+     "Gesendet: Montag, 6. Mai 2024 16:02\n"
+     "An: Alice <alice@corp.example>; \n"
+     "  Bob <bob@corp.example>\n"
+     "Betreff: Rechnung\n"
+     "\n"
+     "Zahlen Sie hier: https://evil.example/zahlen\n",
+     {"email.forwarded=inline", "email.from=Buchhaltung <rechnung@evil.example>",
+      "email.subject=Rechnung", "email.headers.Date=Montag, 6. Mai 2024 16:02",
+      "email.to.1=Bob <bob@corp.example>", "email.urls.0=https://evil.example/zahlen"}},
+};
+
+/* A report that quotes the suspicious mail in its body: the quoted block's
+ * fields are the subject's, the forwarder the reporter, only the forwarded
+ * part's URLs count; replies and markers without a block are left alone. */
+static void t_inline_forward(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(INLINE) / sizeof(INLINE[0]); i++) {
+        json_t *a = parse(INLINE[i].mail);
+        for (size_t k = 0; INLINE[i].expect[k] != NULL; k++) {
+            const char *e = INLINE[i].expect[k];
+            if (e[0] == '!') {
+                if (at(a, e + 1) != NULL)
+                    fail_msg("%s: %s should be absent", INLINE[i].name, e + 1);
+                continue;
+            }
+            char path[64];
+            const char *eq = strchr(e, '=');
+            snprintf(path, sizeof(path), "%.*s", (int)(eq - e), e);
+            const char *v = str(a, path);
+            if (v == NULL || strcmp(v, eq + 1) != 0)
+                fail_msg("%s: %s is \"%s\", want \"%s\"", INLINE[i].name, path, v ? v : "(absent)",
+                         eq + 1);
+        }
+        json_decref(a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -1142,7 +1337,7 @@ int main(void)
         cmocka_unit_test(t_report_eml),     cmocka_unit_test(t_spam_wrapper),
         cmocka_unit_test(t_dsn_not_report), cmocka_unit_test(t_broken),
         cmocka_unit_test(t_mbox),           cmocka_unit_test(t_hostile),
-        cmocka_unit_test(t_threads),
+        cmocka_unit_test(t_threads),        cmocka_unit_test(t_inline_forward),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

@@ -175,6 +175,40 @@ static void t_window_from_config(void **state)
     ingest_batch_free(b);
 }
 
+/* An API page is one record of several alerts: each element is stored alone,
+ * a bad one is rejected with its element number and the line it starts on. */
+static void t_record_of_several(void **state)
+{
+    struct fx *f = *state;
+    const char *in = "{\"@odata.context\": \"x\",\n"
+                     " \"value\": [\n"
+                     "  {\"machineId\": \"m1\", \"computerDnsName\": \"ws01\", \"title\": \"a\","
+                     " \"alertCreationTime\": \"2024-05-01T10:00:00Z\"},\n"
+                     "  {\"title\": \"b\", \"severity\": \"abc\"},\n"
+                     "  {\"title\": \"c\"}\n"
+                     " ]}\n";
+    struct ingest_batch *b = prepare(in);
+    assert_int_equal(ingest_batch_records(b), 3);
+    struct rp_error err;
+    assert_int_equal(ingest_commit(f->s, NULL, &b, 1, &err), RP_OK);
+    assert_int_equal(ingest_batch_counts(b)->accepted, 2);
+    assert_int_equal(ingest_batch_counts(b)->rejected, 1);
+    int64_t dl = 0;
+    assert_int_equal(store_deadletter_count(f->s, &dl), RP_OK);
+    assert_int_equal(dl, 1);
+    json_t *r = ingest_batch_result_json(b, 10);
+    json_t *e = json_array_get(json_object_get(r, "errors"), 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "record")), 1);
+    assert_int_equal(json_integer_value(json_object_get(e, "element")), 2);
+    assert_int_equal(json_integer_value(json_object_get(e, "line")), 4);
+    const char *why = json_string_value(json_object_get(e, "error"));
+    assert_non_null(strstr(why, "element 2 (byte "));
+    assert_non_null(strstr(why, "severity"));
+    assert_int_equal(json_array_size(json_object_get(r, "ids")), 2);
+    json_decref(r);
+    ingest_batch_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +216,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_duplicate_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(t_array_and_object, setup, teardown),
         cmocka_unit_test_setup_teardown(t_window_from_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_record_of_several, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

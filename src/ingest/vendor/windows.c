@@ -30,6 +30,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -568,5 +570,272 @@ out:
     if (doc != NULL)
         xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctx);
+    return st;
+}
+
+/* --- several events in one document ------------------------------------------------ */
+
+/* UTF-16 text (after its byte-order mark) as UTF-8 in a new buffer; a lone
+ * surrogate becomes U+FFFD. At most 3 bytes per 2 in. */
+static char *utf16_to_utf8(const unsigned char *p, size_t n, bool be, size_t *out_len)
+{
+    char *out = malloc(n / 2 * 3 + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        uint32_t u = be ? (uint32_t)(p[i] << 8 | p[i + 1]) : (uint32_t)(p[i + 1] << 8 | p[i]);
+        if (u >= 0xD800 && u < 0xDC00 && i + 3 < n) {
+            uint32_t l =
+                be ? (uint32_t)(p[i + 2] << 8 | p[i + 3]) : (uint32_t)(p[i + 3] << 8 | p[i + 2]);
+            if (l >= 0xDC00 && l < 0xE000) {
+                u = 0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00);
+                i += 2;
+            }
+        }
+        if (u >= 0xD800 && u < 0xE000)
+            u = 0xFFFD;
+        if (u < 0x80) {
+            out[o++] = (char)u;
+        } else if (u < 0x800) {
+            out[o++] = (char)(0xC0 | (u >> 6));
+            out[o++] = (char)(0x80 | (u & 0x3F));
+        } else if (u < 0x10000) {
+            out[o++] = (char)(0xE0 | (u >> 12));
+            out[o++] = (char)(0x80 | ((u >> 6) & 0x3F));
+            out[o++] = (char)(0x80 | (u & 0x3F));
+        } else { /* a pair: 4 bytes out of 4 in */
+            out[o++] = (char)(0xF0 | (u >> 18));
+            out[o++] = (char)(0x80 | ((u >> 12) & 0x3F));
+            out[o++] = (char)(0x80 | ((u >> 6) & 0x3F));
+            out[o++] = (char)(0x80 | (u & 0x3F));
+        }
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+static bool xml_at(const char *d, size_t n, size_t i, const char *s)
+{
+    size_t l = strlen(s);
+    return n - i >= l && memcmp(d + i, s, l) == 0;
+}
+
+/* Is d[i] the start tag (or end tag, with close) of element name? */
+static bool xml_is_tag(const char *d, size_t n, size_t i, const char *name, bool close)
+{
+    size_t p = i + 1 + (close ? 1 : 0), l = strlen(name);
+    if (!xml_at(d, n, i, close ? "</" : "<") || n - p < l || memcmp(d + p, name, l) != 0)
+        return false;
+    p += l;
+    return p < n && (d[p] == '>' || d[p] == '/' || d[p] == ' ' || d[p] == '\t' || d[p] == '\r' ||
+                     d[p] == '\n');
+}
+
+/* Past a comment, CDATA section, processing instruction or declaration at
+ * d[i] == '<'; 0 when d[i] starts an element tag. */
+static size_t xml_skip_special(const char *d, size_t n, size_t i)
+{
+    static const struct {
+        const char *open, *close;
+    } S[] = {{"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"<?", "?>"}, {"<!", ">"}};
+    for (size_t k = 0; k < sizeof(S) / sizeof(S[0]); k++) {
+        if (!xml_at(d, n, i, S[k].open))
+            continue;
+        size_t from = i + strlen(S[k].open);
+        const char *e = memmem(d + from, n - from, S[k].close, strlen(S[k].close));
+        return e ? (size_t)(e - d) + strlen(S[k].close) : n;
+    }
+    return 0;
+}
+
+/* Past the tag at d[i] == '<' (quoted attribute values skipped); 0 when it
+ * does not end. *self: it ends with "/>". */
+static size_t xml_tag_end(const char *d, size_t n, size_t i, bool *self)
+{
+    char q = 0;
+    for (size_t j = i + 1; j < n; j++) {
+        if (q != 0) {
+            if (d[j] == q)
+                q = 0;
+        } else if (d[j] == '"' || d[j] == '\'') {
+            q = d[j];
+        } else if (d[j] == '>') {
+            *self = d[j - 1] == '/';
+            return j + 1;
+        }
+    }
+    return 0;
+}
+
+/* Past the element whose start tag is at d[i]; 0 when it does not end. Depth
+ * is a counter: no recursion. */
+static size_t xml_element_end(const char *d, size_t n, size_t i)
+{
+    size_t depth = 0, j = i;
+    while (j < n) {
+        const char *lt = memchr(d + j, '<', n - j);
+        if (lt == NULL)
+            return 0;
+        j = (size_t)(lt - d);
+        size_t s = xml_skip_special(d, n, j);
+        if (s != 0) {
+            j = s;
+            continue;
+        }
+        bool self = false;
+        size_t e = xml_tag_end(d, n, j, &self);
+        if (e == 0)
+            return 0;
+        if (d[j + 1] == '/')
+            depth = depth > 0 ? depth - 1 : 0;
+        else if (!self)
+            depth++;
+        j = e;
+        if (depth == 0)
+            return e;
+    }
+    return 0;
+}
+
+enum xml_piece { XP_END, XP_EVENT, XP_BAD };
+
+/* Cuts a document into its events: the <Event> elements at the top level or
+ * under an <Events> root. */
+struct xml_split {
+    const char *d;
+    size_t n, i;
+    bool in_events, saw_events, done;
+    char why[160];
+};
+
+static enum xml_piece xml_next(struct xml_split *x, size_t *s, size_t *e)
+{
+    const char *d = x->d;
+    size_t n = x->n;
+    while (!x->done) {
+        size_t i = x->i;
+        while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'))
+            i++;
+        x->i = i;
+        if (i >= n) {
+            x->done = true;
+            if (!x->in_events)
+                break;
+            rp_fmt(x->why, sizeof(x->why), "windows: the document ends before </Events>");
+            *s = *e = n;
+            return XP_BAD;
+        }
+        *s = i;
+        if (d[i] != '<') { /* text between events */
+            const char *lt = memchr(d + i, '<', n - i);
+            x->i = *e = lt ? (size_t)(lt - d) : n;
+            rp_fmt(x->why, sizeof(x->why), "windows: text outside an <Event>");
+            return XP_BAD;
+        }
+        if (xml_at(d, n, i, "<!DOCTYPE") || xml_at(d, n, i, "<!ENTITY")) {
+            x->done = true;
+            *e = n;
+            rp_fmt(x->why, sizeof(x->why), "windows: %s is not allowed",
+                   xml_at(d, n, i, "<!D") ? "DOCTYPE" : "ENTITY");
+            return XP_BAD;
+        }
+        size_t sp = xml_skip_special(d, n, i);
+        if (sp != 0) {
+            x->i = sp;
+            continue;
+        }
+        bool self = false;
+        if (!x->in_events && !x->saw_events && xml_is_tag(d, n, i, "Events", false)) {
+            size_t te = xml_tag_end(d, n, i, &self);
+            x->saw_events = true;
+            x->in_events = te != 0 && !self;
+            x->i = te != 0 ? te : n;
+            continue;
+        }
+        if (x->in_events && xml_is_tag(d, n, i, "Events", true)) {
+            size_t te = xml_tag_end(d, n, i, &self);
+            x->in_events = false;
+            x->i = te != 0 ? te : n;
+            continue;
+        }
+        size_t end = xml_element_end(d, n, i);
+        x->i = *e = end != 0 ? end : n;
+        if (end != 0 && xml_is_tag(d, n, i, "Event", false))
+            return XP_EVENT;
+        if (end == 0) {
+            x->done = true;
+            rp_fmt(x->why, sizeof(x->why), "windows: an element that does not end");
+        } else {
+            size_t l = strcspn(d + i + 1, " \t\r\n/>");
+            rp_fmt(x->why, sizeof(x->why), "windows: <%.*s> is not an <Event>",
+                   (int)(l < 64 ? l : 64), d + i + 1);
+        }
+        return XP_BAD;
+    }
+    return XP_END;
+}
+
+rp_status winevent_xml_parse_each(const char *data, size_t len, ingest_item_fn fn, void *arg)
+{
+    struct rp_error err;
+    json_t *alert = NULL;
+    const unsigned char *u = (const unsigned char *)data;
+    char *conv = NULL;
+    const char *d = data;
+    size_t n = len, start = 0;
+    if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))) {
+        conv = utf16_to_utf8(u + 2, len - 2, u[0] == 0xFE, &n);
+        if (conv == NULL)
+            return RP_E_NOMEM;
+        d = conv;
+    } else if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        start = 3;
+    }
+    /* a document of one event is read whole, as it always was */
+    struct xml_split x = {d, n, start, false, false, false, ""};
+    size_t s, e, pieces = 0;
+    enum xml_piece first = XP_END, p;
+    while (pieces < 2 && (p = xml_next(&x, &s, &e)) != XP_END)
+        first = pieces++ == 0 ? p : first;
+    rp_status st;
+    /* without an <Events> root, only a document that starts with an event is
+     * taken for several (anything else is one document, whose error says why) */
+    if (!x.saw_events && (pieces <= 1 || first != XP_EVENT)) {
+        free(conv);
+        st = winevent_xml_parse_alert(data, len, &alert, &err);
+        return ingest_item_single(st, alert, &err, data, len, fn, arg);
+    }
+    struct xml_split all = {d, n, start, false, false, false, ""};
+    size_t k = 0;
+    st = RP_OK;
+    while (st == RP_OK && (p = xml_next(&all, &s, &e)) != XP_END) {
+        struct ingest_item it = {RP_E_INVALID, NULL, all.why, ++k, s, d + s, e - s};
+        if (k > RP_INGEST_ELEMENTS_MAX) {
+            rp_error_set(&err, RP_E_INVALID,
+                         "windows: more than %d events: the rest (from byte %zu) not read",
+                         RP_INGEST_ELEMENTS_MAX, s);
+            it.reason = err.msg;
+            it.raw_len = n - s;
+            st = fn(arg, &it);
+            break;
+        }
+        if (p == XP_EVENT) {
+            it.st = winevent_xml_parse_alert(d + s, e - s, &alert, &err);
+            if (it.st != RP_OK && it.st != RP_E_INVALID && it.st != RP_E_NOTFOUND) {
+                st = it.st;
+                break;
+            }
+            it.alert = it.st == RP_OK ? alert : NULL;
+            it.reason = it.st == RP_OK ? NULL : err.msg;
+        }
+        st = fn(arg, &it);
+    }
+    if (st == RP_OK && k == 0) {
+        rp_error_set(&err, RP_E_NOTFOUND, "windows: an <Events> document with no <Event>");
+        st = ingest_item_single(RP_E_NOTFOUND, NULL, &err, data, len, fn, arg);
+    }
+    free(conv);
     return st;
 }
