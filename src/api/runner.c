@@ -172,8 +172,12 @@ rp_status runner_new(uv_loop_t *loop, struct store *st, const struct runner_opts
         snprintf(keypath, sizeof keypath, "%s.prompt-key", o->db_path);
     if ((s = prompt_key_load(keypath, r->key, err)) != RP_OK)
         goto fail;
-    if (o->public_url != NULL)
+    if (o->public_url != NULL) {
         r->public_url = strdup(o->public_url);
+        size_t n = r->public_url != NULL ? strlen(r->public_url) : 0;
+        while (n > 0 && r->public_url[n - 1] == '/') /* links add "/respond/" */
+            r->public_url[--n] = '\0';
+    }
     struct engine_opts eo = {
         .mode = ENGINE_LIVE, .prompt_key = r->key, .public_url = r->public_url};
     if ((s = engine_new(loop, st, &eo, &r->engine, err)) != RP_OK)

@@ -7,6 +7,10 @@
  *     the body (bounded), parse and normalize it into an ingest batch, push it on
  *     the ingest queue and suspend the connection. GETs read the store through a
  *     per-thread handle opened on first use and closed when the thread ends.
+ *     The runs, playbooks and prompts endpoints and the answer links live in
+ *     routes_runs.c; their POST bodies are small (RP_HTTP_SMALL_BODY_MAX), read
+ *     whole here and answered on the same thread, never queued: starting a run
+ *     and waking the engine go through the runner's own inbox (runner.h).
  *   - the thread in server_run(): a libuv loop that owns the write handle. A
  *     uv_async_t wakes it when the queue gets work; it pops up to
  *     RP_COMMIT_GROUP_MAX records worth of batches, commits them in ONE
@@ -24,6 +28,7 @@
  * nothing ends the daemon but a signal.
  */
 #include "api/server.h"
+#include "api/server_internal.h"
 
 #include "api/auth.h"
 #include "api/runner.h"
@@ -54,9 +59,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-/* Cases listed when the request gives no limit. */
-#define API_CASE_LIST_DEFAULT 100
-
 /* How often the loop checks whether a graceful stop can finish. */
 #define STOP_TICK_MS 10
 
@@ -69,81 +71,6 @@
 #define TRIM_AFTER_BYTES (16u * 1024u * 1024u)
 #define TRIM_IDLE_MS     1000
 #define TRIM_MMAP_MIN    (1024 * 1024)
-
-/* Answer flags. */
-#define ANS_RETRY         1u /* Retry-After: RP_RETRY_AFTER_S */
-#define ANS_CLOSE         2u /* Connection: close */
-#define ANS_BEARER        4u /* WWW-Authenticate: Bearer */
-#define ANS_BEARER_BADTOK 8u /* ... with error="invalid_token" */
-
-enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_ALERTS, ROUTE_CASES, ROUTE_CASE };
-
-enum req_state {
-    REQ_NEW,      /* headers seen, nothing decided */
-    REQ_BODY,     /* receiving an ingest body */
-    REQ_QUEUED,   /* suspended: in the queue or being committed */
-    REQ_ANSWERED, /* a response is queued */
-};
-
-enum stop_phase { STOP_NONE, STOP_GRACE, STOP_FLUSH };
-
-struct request {
-    struct ingest_queue_item item; /* batch, records, bytes; the queue's link */
-    struct server *srv;
-    struct MHD_Connection *conn;
-    enum req_state state;
-    enum route route;
-    unsigned status; /* answered status, for the log line; 0 if none */
-    int64_t start_ms;
-    struct auth_identity who;
-    char method[8];
-    char path[96];
-    char why[256]; /* the problem, for the log line */
-    char source[RP_TOKEN_NAME_MAX + 1];
-    struct ingest_format_spec format; /* ?format=, else auto-detected */
-    char case_id[ULID_LEN + 2];
-    bool get, post;
-    struct buf body;
-    size_t reserved;     /* bytes of srv->body_bytes held by this request */
-    rp_status commit_st; /* set by the writer (or on refusal) before resuming */
-    struct rp_error commit_err;
-};
-
-struct server {
-    const struct config *config;
-    char *db_path;
-    struct server_addr addr;
-    unsigned threads;
-    int64_t tokens_at_start;
-    int listen_fd; /* ours until MHD starts; after quiesce, ours to close */
-    int quiesced_fd;
-    struct MHD_Daemon *mhd;
-    struct store *store; /* the writer's handle */
-    struct auth *auth;
-    struct ingest_queue *queue;
-    struct ingest_batch **group; /* RP_COMMIT_GROUP_MAX, the writer's scratch */
-    pthread_key_t tls;           /* per-HTTP-thread read handle */
-    bool tls_made;
-    uv_loop_t loop;
-    bool loop_made;
-    uv_async_t wake;
-    uv_signal_t sig_term, sig_int, sig_hup;
-    uv_timer_t stop_timer;
-    uv_timer_t trim_timer;
-    size_t untrimmed; /* batch bytes passed since the last trim (writer) */
-    bool handles_made;
-    atomic_bool stopping;
-    atomic_size_t inflight;   /* requests begun and not completed */
-    atomic_size_t body_bytes; /* body bytes reserved, <= RP_HTTP_BODIES_BYTES_MAX */
-    enum stop_phase phase;
-    bool hurry; /* a second signal: no more waiting */
-    int64_t grace_deadline;
-    int64_t flush_deadline;
-    /* counters of the writer thread */
-    uint64_t groups, batches, accepted, rejected, failed;
-    struct syslog_listener *syslog; /* when the configuration asks for one */
-    struct runner *runner;          /* the playbook engine (loop thread) */
-};
 
 static struct request *request_of(struct ingest_queue_item *it)
 {
@@ -245,7 +172,7 @@ bool server_addr_is_loopback(const struct server_addr *a)
 
 /* Copies at most cap-1 bytes of s, printable ASCII only ('?' for the rest), so
  * that outside text can go into a message or a log line. */
-static void safe_text(char *dst, size_t cap, const char *s)
+void api_safe_text(char *dst, size_t cap, const char *s)
 {
     size_t o = 0;
     for (; s != NULL && *s != '\0' && o + 1 < cap; s++) {
@@ -257,7 +184,7 @@ static void safe_text(char *dst, size_t cap, const char *s)
 }
 
 /* Copies src into dst (cap bytes), cut to fit, always NUL-terminated. */
-static void str_copy(char *dst, size_t cap, const char *src)
+void api_str_copy(char *dst, size_t cap, const char *src)
 {
     size_t n = strnlen(src, cap - 1);
     memcpy(dst, src, n);
@@ -288,7 +215,7 @@ static void tls_store_close(void *p)
 }
 
 /* The calling HTTP thread's read handle, opened on first use. */
-static struct store *thread_store(struct server *srv, struct rp_error *err)
+struct store *api_thread_store(struct server *srv, struct rp_error *err)
 {
     struct store *s = pthread_getspecific(srv->tls);
     if (s != NULL)
@@ -307,9 +234,8 @@ static struct store *thread_store(struct server *srv, struct rp_error *err)
 
 static const char fallback_body[] = "{\"error\":\"out of memory\"}";
 
-/* Queues j (stolen; NULL answers 500) as the response with code. */
-static enum MHD_Result send_json(struct request *r, unsigned code, json_t *j, unsigned flags,
-                                 const char *allow)
+enum MHD_Result api_send_json(struct request *r, unsigned code, json_t *j, unsigned flags,
+                              const char *allow)
 {
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -338,6 +264,11 @@ static enum MHD_Result send_json(struct request *r, unsigned code, json_t *j, un
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"riposte\"");
     if (allow != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (flags & ANS_NOSTORE) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
+    }
     if ((flags & ANS_CLOSE) || atomic_load(&r->srv->stopping))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(r->conn, code, resp);
@@ -347,43 +278,78 @@ static enum MHD_Result send_json(struct request *r, unsigned code, json_t *j, un
     return ret;
 }
 
-/* Answers {"error": message} with code; the message is also the log's why. */
-static enum MHD_Result send_error(struct request *r, unsigned code, unsigned flags,
-                                  const char *allow, const char *fmt, ...) RP_PRINTF(5, 6);
-
-static enum MHD_Result send_error(struct request *r, unsigned code, unsigned flags,
-                                  const char *allow, const char *fmt, ...)
+enum MHD_Result api_send_error(struct request *r, unsigned code, unsigned flags, const char *allow,
+                               const char *fmt, ...)
 {
     char msg[RP_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    str_copy(r->why, sizeof(r->why), msg);
+    api_str_copy(r->why, sizeof(r->why), msg);
     json_t *j = json_pack("{s:s}", "error", msg);
     if (j == NULL) /* not UTF-8: say what kind of error without the details */
         j = json_pack("{s:s}", "error", "request refused");
-    return send_json(r, code, j, flags, allow);
+    return api_send_json(r, code, j, flags, allow);
 }
 
 /* --- routes -------------------------------------------------------------------- */
 
-static enum route route_of(const char *url, const char **id)
+/* If url is prefix + ONE-PATH-PART + suffix (suffix "" for none), points *id
+ * at the part and sets its length. */
+static bool path_part(const char *url, const char *prefix, const char *suffix, const char **id,
+                      size_t *n)
 {
-    static const char case_prefix[] = "/api/v1/cases/";
+    size_t pl = strlen(prefix);
+    if (strncmp(url, prefix, pl) != 0)
+        return false;
+    const char *rest = url + pl;
+    const char *slash = strchr(rest, '/');
+    size_t len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+    if (len == 0)
+        return false;
+    if (suffix[0] == '\0' ? slash != NULL : slash == NULL || strcmp(slash, suffix) != 0)
+        return false;
+    *id = rest;
+    *n = len;
+    return true;
+}
+
+/* The route of a path, and its variable part (an id, a token) in *id and *n
+ * (NULL and 0 for none). */
+static enum route route_of(const char *url, const char **id, size_t *n)
+{
+    static const struct {
+        const char *path;
+        enum route route;
+    } fixed[] = {
+        {"/healthz", ROUTE_HEALTH},
+        {"/api/v1/alerts", ROUTE_ALERTS},
+        {"/api/v1/cases", ROUTE_CASES},
+        {"/api/v1/runs", ROUTE_RUNS},
+        {"/api/v1/playbooks", ROUTE_PLAYBOOKS},
+        {"/api/v1/playbooks/reload", ROUTE_PLAYBOOKS_RELOAD},
+        {"/api/v1/prompts", ROUTE_PROMPTS},
+    };
+    static const struct {
+        const char *prefix, *suffix;
+        enum route route;
+    } parts[] = {
+        {"/api/v1/cases/", "", ROUTE_CASE},
+        {"/api/v1/runs/", "", ROUTE_RUN},
+        {"/api/v1/prompts/", "", ROUTE_PROMPT},
+        {"/api/v1/prompts/", "/answer", ROUTE_PROMPT_ANSWER},
+        {"/respond/", "", ROUTE_RESPOND},
+    };
     *id = NULL;
-    if (strcmp(url, "/healthz") == 0)
-        return ROUTE_HEALTH;
-    if (strcmp(url, "/api/v1/alerts") == 0)
-        return ROUTE_ALERTS;
-    if (strcmp(url, "/api/v1/cases") == 0)
-        return ROUTE_CASES;
-    if (strncmp(url, case_prefix, sizeof(case_prefix) - 1) == 0) {
-        const char *rest = url + sizeof(case_prefix) - 1;
-        if (rest[0] != '\0' && strchr(rest, '/') == NULL) {
-            *id = rest;
-            return ROUTE_CASE;
-        }
+    *n = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        if (strcmp(url, fixed[i].path) == 0)
+            return fixed[i].route;
+    }
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (path_part(url, parts[i].prefix, parts[i].suffix, id, n))
+            return parts[i].route;
     }
     return ROUTE_NONE;
 }
@@ -409,16 +375,51 @@ static enum MHD_Result arg_check(void *cls, enum MHD_ValueKind kind, const char 
 
 /* Answers 400 (and returns false) when the query has a parameter not in allowed:
  * a typo must not fall back silently to a default. */
-static bool args_known(struct request *r, const char *const *allowed, enum MHD_Result *ret)
+bool api_args_known(struct request *r, const char *const *allowed, enum MHD_Result *ret)
 {
     struct args_check c = {.allowed = allowed, .bad = NULL};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_check, &c);
     if (c.bad == NULL)
         return true;
     char name[64];
-    safe_text(name, sizeof(name), c.bad);
-    *ret = send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "unknown query parameter %s", name);
+    api_safe_text(name, sizeof(name), c.bad);
+    *ret = api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "unknown query parameter %s", name);
     return false;
+}
+
+static const char *action_verb(enum auth_action act)
+{
+    switch (act) {
+    case AUTH_READ:
+        return "read";
+    case AUTH_INGEST:
+        return "send alerts";
+    case AUTH_WRITE:
+        return "change cases";
+    case AUTH_RESPOND:
+        return "start runs or answer prompts";
+    case AUTH_ADMIN:
+        return "administer the daemon";
+    }
+    return "do this";
+}
+
+bool api_arg_limit(struct request *r, size_t def, size_t max, size_t *out, enum MHD_Result *ret)
+{
+    const char *lv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    *out = def;
+    if (lv == NULL)
+        return true;
+    size_t ll = strlen(lv);
+    unsigned long v = 0;
+    if (ll > 0 && ll <= 6 && strspn(lv, "0123456789") == ll)
+        v = strtoul(lv, NULL, 10);
+    if (v < 1 || v > max) {
+        *ret = api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "limit must be 1-%zu", max);
+        return false;
+    }
+    *out = v;
+    return true;
 }
 
 /* Checks the token and that its role may do act; answers 401/403/503 and
@@ -427,11 +428,11 @@ static bool authorize(struct request *r, enum auth_action act, enum MHD_Result *
 {
     struct server *srv = r->srv;
     struct rp_error err = {{0}};
-    struct store *s = thread_store(srv, &err);
+    struct store *s = api_thread_store(srv, &err);
     if (s == NULL) {
         log_error("http.store", "error=%s", err.msg);
-        *ret = send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
-                          "the store cannot be opened");
+        *ret = api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
+                              "the store cannot be opened");
         return false;
     }
     const char *h =
@@ -447,18 +448,17 @@ static bool authorize(struct request *r, enum auth_action act, enum MHD_Result *
     else
         st = auth_verify(srv->auth, s, tok, n, &r->who, &err);
     if (st == RP_E_DENIED) {
-        *ret = send_error(r, MHD_HTTP_UNAUTHORIZED, h != NULL ? ANS_BEARER_BADTOK : ANS_BEARER,
-                          NULL, "%s", err.msg);
+        *ret = api_send_error(r, MHD_HTTP_UNAUTHORIZED, h != NULL ? ANS_BEARER_BADTOK : ANS_BEARER,
+                              NULL, "%s", err.msg);
         return false;
     }
     if (st != RP_OK) {
-        *ret = send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "%s", err.msg);
+        *ret = api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "%s", err.msg);
         return false;
     }
     if (!auth_role_allows(r->who.role, act)) {
-        *ret = send_error(r, MHD_HTTP_FORBIDDEN, 0, NULL, "token %s (role %s) may not %s",
-                          r->who.name, auth_role_name(r->who.role),
-                          act == AUTH_INGEST ? "send alerts" : "read cases");
+        *ret = api_send_error(r, MHD_HTTP_FORBIDDEN, 0, NULL, "token %s (role %s) may not %s",
+                              r->who.name, auth_role_name(r->who.role), action_verb(act));
         return false;
     }
     return true;
@@ -471,52 +471,43 @@ static enum MHD_Result do_health(struct request *r)
     bool stopping = atomic_load(&r->srv->stopping);
     json_t *j = json_pack("{s:s,s:I}", "status", stopping ? "stopping" : "ok", "queued",
                           (json_int_t)qs.items);
-    return send_json(r, stopping ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, j, 0, NULL);
+    return api_send_json(r, stopping ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, j, 0, NULL);
 }
 
 static enum MHD_Result do_case_list(struct request *r)
 {
     static const char *const allowed[] = {"status", "limit", NULL};
     enum MHD_Result ret;
-    if (!args_known(r, allowed, &ret))
+    if (!api_args_known(r, allowed, &ret))
         return ret;
     int status = -1;
-    size_t limit = API_CASE_LIST_DEFAULT;
+    size_t limit = 0;
     const char *sv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "status");
     if (sv != NULL) {
         enum case_status cs;
         if (case_status_parse(sv, &cs) != RP_OK)
-            return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "status must be one of: %s",
-                              case_status_names());
+            return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "status must be one of: %s",
+                                  case_status_names());
         status = (int)cs;
     }
-    const char *lv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
-    if (lv != NULL) {
-        size_t ll = strlen(lv);
-        unsigned long v = 0;
-        if (ll > 0 && ll <= 6 && strspn(lv, "0123456789") == ll)
-            v = strtoul(lv, NULL, 10);
-        if (v < 1 || v > RP_CASE_LIST_MAX)
-            return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "limit must be 1-%d",
-                              RP_CASE_LIST_MAX);
-        limit = v;
-    }
+    if (!api_arg_limit(r, API_LIST_DEFAULT, RP_CASE_LIST_MAX, &limit, &ret))
+        return ret;
     struct rp_error err = {{0}};
-    struct store *s = thread_store(r->srv, &err);
+    struct store *s = api_thread_store(r->srv, &err);
     json_t *out = NULL;
     if (s == NULL || store_case_list_json(s, status, limit, &out) != RP_OK) {
         log_error("http.store", "op=case_list error=%s", s ? store_errmsg(s) : err.msg);
-        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
-                          "cannot read the cases");
+        return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
+                              "cannot read the cases");
     }
     if (json_is_array(out)) {
         json_t *w = json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(out), "cases", out);
         out = w;
     }
-    return send_json(r, MHD_HTTP_OK, out, 0, NULL);
+    return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
 }
 
-static bool case_id_ok(const char *id)
+bool api_id_ok(const char *id)
 {
     size_t n = strlen(id);
     if (n < 6 || n > ULID_LEN)
@@ -533,26 +524,27 @@ static enum MHD_Result do_case_show(struct request *r, const char *id)
 {
     static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!args_known(r, allowed, &ret))
+    if (!api_args_known(r, allowed, &ret))
         return ret;
-    if (!case_id_ok(id))
-        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                          "a case id is 6 to %d letters and digits (a ULID or its prefix)",
-                          ULID_LEN);
+    if (!api_id_ok(id))
+        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                              "a case id is 6 to %d letters and digits (a ULID or its prefix)",
+                              ULID_LEN);
     struct rp_error err = {{0}};
-    struct store *s = thread_store(r->srv, &err);
+    struct store *s = api_thread_store(r->srv, &err);
     json_t *out = NULL;
     rp_status st = s != NULL ? store_case_show_json(s, id, &out) : RP_E_STORE;
     if (st == RP_E_NOTFOUND)
-        return send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no case %s", id);
+        return api_send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no case %s", id);
     if (st == RP_E_AMBIGUOUS)
-        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                          "case id prefix %s matches several cases: give more characters", id);
+        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                              "case id prefix %s matches several cases: give more characters", id);
     if (st != RP_OK) {
         log_error("http.store", "op=case_show error=%s", s ? store_errmsg(s) : err.msg);
-        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "cannot read the case");
+        return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
+                              "cannot read the case");
     }
-    return send_json(r, MHD_HTTP_OK, out, 0, NULL);
+    return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
 }
 
 /* --- ingest --------------------------------------------------------------------- */
@@ -570,7 +562,7 @@ static enum MHD_Result do_case_show(struct request *r, const char *id)
 static enum MHD_Result refuse_body(struct request *r, unsigned code, const char *why)
 {
     body_release(r);
-    str_copy(r->why, sizeof(r->why), why);
+    api_str_copy(r->why, sizeof(r->why), why);
     r->state = REQ_ANSWERED;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -607,20 +599,58 @@ static enum MHD_Result refuse_body(struct request *r, unsigned code, const char 
     return MHD_NO;
 }
 
+/* The part of a message that says what to do about a body over max. */
+static const char *body_hint(size_t max)
+{
+    return max == RP_HTTP_BODY_MAX ? ": send smaller batches" : "";
+}
+
+/* Checks the announced size against max (413 at once, before a byte is read),
+ * reserves the body's memory against RP_HTTP_BODIES_BYTES_MAX (503 beyond it)
+ * and moves the request to state to receive it. */
+static enum MHD_Result begin_body(struct request *r, size_t max, enum req_state state)
+{
+    uint64_t want = 0;
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        size_t ll = strlen(cl);
+        if (ll == 0 || ll > 19 || strspn(cl, "0123456789") != ll)
+            return api_send_error(r, MHD_HTTP_BAD_REQUEST, ANS_CLOSE, NULL, "bad Content-Length");
+        want = strtoull(cl, NULL, 10);
+        if (want > max)
+            return api_send_error(r, MHD_HTTP_CONTENT_TOO_LARGE, ANS_CLOSE, NULL,
+                                  "the body (%llu bytes) is over the limit of %zu bytes%s",
+                                  (unsigned long long)want, max, body_hint(max));
+    }
+    if (want > 0 && !body_reserve(r->srv, (size_t)want))
+        return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
+                              "too many request bodies in flight: retry later");
+    r->reserved = (size_t)want;
+    r->body_max = max;
+    buf_init(&r->body, max);
+    if (want > 0 && buf_reserve(&r->body, (size_t)want) != RP_OK) {
+        body_release(r);
+        return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
+                              "out of memory for the body: retry later");
+    }
+    r->state = state;
+    return MHD_YES;
+}
+
 static enum MHD_Result begin_ingest(struct request *r)
 {
     static const char *const allowed[] = {"source", "format", NULL};
-    struct server *srv = r->srv;
     enum MHD_Result ret;
-    if (!args_known(r, allowed, &ret))
+    if (!api_args_known(r, allowed, &ret))
         return ret;
     const char *src = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "source");
     if (src != NULL) {
         if (!auth_token_name_valid(src))
-            return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                              "source must be 1-%d characters of A-Z a-z 0-9 . _ @ -",
-                              RP_TOKEN_NAME_MAX);
-        str_copy(r->source, sizeof(r->source), src);
+            return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                                  "source must be 1-%d characters of A-Z a-z 0-9 . _ @ -",
+                                  RP_TOKEN_NAME_MAX);
+        api_str_copy(r->source, sizeof(r->source), src);
     }
     const char *fmt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
     r->format.format = FORMAT_AUTO;
@@ -628,43 +658,18 @@ static enum MHD_Result begin_ingest(struct request *r)
     if (fmt != NULL) {
         struct rp_error ferr;
         if (ingest_format_from_name(fmt, &r->format, &ferr) != RP_OK)
-            return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "%s", ferr.msg);
+            return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "%s", ferr.msg);
     }
-    uint64_t want = 0;
-    const char *cl =
-        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl != NULL) {
-        size_t ll = strlen(cl);
-        if (ll == 0 || ll > 19 || strspn(cl, "0123456789") != ll)
-            return send_error(r, MHD_HTTP_BAD_REQUEST, ANS_CLOSE, NULL, "bad Content-Length");
-        want = strtoull(cl, NULL, 10);
-        if (want > RP_HTTP_BODY_MAX)
-            return send_error(r, MHD_HTTP_CONTENT_TOO_LARGE, ANS_CLOSE, NULL,
-                              "the body (%llu bytes) is over the limit of %u bytes: send smaller "
-                              "batches",
-                              (unsigned long long)want, RP_HTTP_BODY_MAX);
-    }
-    if (want > 0 && !body_reserve(srv, (size_t)want))
-        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
-                          "too many request bodies in flight: retry later");
-    r->reserved = (size_t)want;
-    buf_init(&r->body, RP_HTTP_BODY_MAX);
-    if (want > 0 && buf_reserve(&r->body, (size_t)want) != RP_OK) {
-        body_release(r);
-        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
-                          "out of memory for the body: retry later");
-    }
-    r->state = REQ_BODY;
-    return MHD_YES;
+    return begin_body(r, RP_HTTP_BODY_MAX, REQ_BODY);
 }
 
 static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
 {
     size_t need = r->body.len + n;
-    if (n > RP_HTTP_BODY_MAX || need > RP_HTTP_BODY_MAX) {
+    if (n > r->body_max || need > r->body_max) {
         char why[128];
-        snprintf(why, sizeof(why), "the body is over the limit of %u bytes: send smaller batches",
-                 RP_HTTP_BODY_MAX);
+        snprintf(why, sizeof(why), "the body is over the limit of %zu bytes%s", r->body_max,
+                 body_hint(r->body_max));
         return refuse_body(r, MHD_HTTP_CONTENT_TOO_LARGE, why);
     }
     if (need > r->reserved) {
@@ -685,8 +690,8 @@ static enum MHD_Result finish_body(struct request *r)
     struct server *srv = r->srv;
     if (r->body.len == 0) {
         body_release(r);
-        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                          "empty body: send a JSON object, an array of objects or NDJSON");
+        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                              "empty body: send a JSON object, an array of objects or NDJSON");
     }
     char origin[RP_TOKEN_NAME_MAX + 32];
     snprintf(origin, sizeof(origin), "request from %s", r->who.name);
@@ -706,17 +711,17 @@ static enum MHD_Result finish_body(struct request *r)
     if (st != RP_OK) {
         ingest_batch_free(b);
         if (st == RP_E_NOMEM)
-            return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
-                              "out of memory while reading the body: retry later");
-        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "cannot read the body: %s",
-                          rp_status_str(st));
+            return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
+                                  "out of memory while reading the body: retry later");
+        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "cannot read the body: %s",
+                              rp_status_str(st));
     }
     size_t records = ingest_batch_records(b);
     if (records == 0) {
         ingest_batch_free(b);
-        return send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                          "no records in the body: send a JSON object, an array of objects or "
-                          "NDJSON");
+        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
+                              "no records in the body: send a JSON object, an array of objects or "
+                              "NDJSON");
     }
     r->item.batch = b;
     r->item.records = records;
@@ -749,7 +754,7 @@ static void keep_first_reject(void *arg, uint64_t number, uint64_t line, const c
         return;
     f->seen = true;
     char r[80];
-    safe_text(r, sizeof(r), reason);
+    api_safe_text(r, sizeof(r), reason);
     snprintf(f->text, sizeof(f->text), "record %llu line %llu: %s", (unsigned long long)number,
              (unsigned long long)line, r);
 }
@@ -761,7 +766,7 @@ static enum MHD_Result answer_commit(struct request *r)
         json_t *j = ingest_batch_result_json(r->item.batch, RP_HTTP_ERRORS_LISTED_MAX);
         const struct ingest_counts *c = ingest_batch_counts(r->item.batch);
         if (c->rejected == 0)
-            return send_json(r, MHD_HTTP_ACCEPTED, j, 0, NULL);
+            return api_send_json(r, MHD_HTTP_ACCEPTED, j, 0, NULL);
         char msg[128];
         if (c->accepted == 0)
             snprintf(msg, sizeof(msg), "%s rejected: nothing was stored",
@@ -773,67 +778,26 @@ static enum MHD_Result answer_commit(struct request *r)
         ingest_batch_each_reject(r->item.batch, keep_first_reject, &first);
         char why[sizeof(msg) + sizeof(first.text) + 16];
         snprintf(why, sizeof(why), "%s; first: %s", msg, first.text);
-        str_copy(r->why, sizeof(r->why), why);
+        api_str_copy(r->why, sizeof(r->why), why);
         if (j != NULL)
             json_object_set_new(j, "error", json_string(msg));
-        return send_json(r, MHD_HTTP_BAD_REQUEST, j, 0, NULL);
+        return api_send_json(r, MHD_HTTP_BAD_REQUEST, j, 0, NULL);
     }
     switch (r->commit_st) {
     case RP_E_BUSY:
     case RP_E_STORE:
     case RP_E_IO:
     case RP_E_NOMEM:
-        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "%s",
-                          r->commit_err.msg[0] ? r->commit_err.msg : "the commit failed");
+        return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "%s",
+                              r->commit_err.msg[0] ? r->commit_err.msg : "the commit failed");
     default:
-        return send_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, 0, NULL, "the commit failed: %s",
-                          r->commit_err.msg[0] ? r->commit_err.msg : rp_status_str(r->commit_st));
+        return api_send_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, 0, NULL, "the commit failed: %s",
+                              r->commit_err.msg[0] ? r->commit_err.msg
+                                                   : rp_status_str(r->commit_st));
     }
 }
 
 /* --- the access handler --------------------------------------------------------------- */
-
-/* Answers a request whose head is known: route, method, token, then the
- * endpoint (or, for an ingest, the start of its body). */
-static enum MHD_Result dispatch(struct request *r)
-{
-    struct server *srv = r->srv;
-    switch (r->route) {
-    case ROUTE_NONE:
-        return send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no such endpoint");
-    case ROUTE_HEALTH:
-        if (!r->get)
-            return send_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, 0, "GET, HEAD", "method not allowed");
-        return do_health(r);
-    case ROUTE_ALERTS:
-        if (!r->post)
-            return send_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, 0, "POST", "method not allowed");
-        break;
-    case ROUTE_CASES:
-    case ROUTE_CASE:
-        if (!r->get)
-            return send_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, 0, "GET, HEAD", "method not allowed");
-        break;
-    }
-    if (atomic_load(&srv->stopping))
-        return send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
-                          "the daemon is shutting down: retry later");
-    enum MHD_Result ret;
-    if (!authorize(r, r->route == ROUTE_ALERTS ? AUTH_INGEST : AUTH_READ, &ret))
-        return ret;
-    switch (r->route) {
-    case ROUTE_ALERTS:
-        return begin_ingest(r);
-    case ROUTE_CASES:
-        return do_case_list(r);
-    case ROUTE_CASE:
-        return do_case_show(r, r->case_id);
-    default:
-        break;
-    }
-    RP_ASSERT(0);
-    return MHD_NO;
-}
 
 /* True when the request announces a body (Content-Length > 0 or chunked). */
 static bool has_body(struct MHD_Connection *conn)
@@ -845,16 +809,146 @@ static bool has_body(struct MHD_Connection *conn)
     return te != NULL || (cl != NULL && strspn(cl, "0") != strlen(cl));
 }
 
+/* The methods a route answers, for 405 and Allow. */
+static const char *route_methods(enum route rt)
+{
+    switch (rt) {
+    case ROUTE_ALERTS:
+    case ROUTE_PLAYBOOKS_RELOAD:
+    case ROUTE_PROMPT_ANSWER:
+        return "POST";
+    case ROUTE_RUNS:
+    case ROUTE_RESPOND:
+        return "GET, HEAD, POST";
+    default:
+        return "GET, HEAD";
+    }
+}
+
+/* What the token's role must allow for this route and method. */
+static enum auth_action route_action(const struct request *r)
+{
+    switch (r->route) {
+    case ROUTE_ALERTS:
+        return AUTH_INGEST;
+    case ROUTE_RUNS:
+        return r->post ? AUTH_RESPOND : AUTH_READ;
+    case ROUTE_PROMPT_ANSWER:
+        return AUTH_RESPOND;
+    case ROUTE_PLAYBOOKS_RELOAD:
+        return AUTH_ADMIN;
+    default:
+        return AUTH_READ;
+    }
+}
+
+/* True for the POSTs that take a small body (read whole, then answered). */
+static bool route_small_body(const struct request *r)
+{
+    if (!r->post)
+        return false;
+    return r->route == ROUTE_RUNS || r->route == ROUTE_PROMPT_ANSWER ||
+           r->route == ROUTE_PLAYBOOKS_RELOAD || r->route == ROUTE_RESPOND;
+}
+
+/* A small body is in (or there was none): answer the endpoint. */
+static enum MHD_Result finish_small(struct request *r)
+{
+    enum MHD_Result ret;
+    switch (r->route) {
+    case ROUTE_RUNS:
+        ret = api_run_start(r);
+        break;
+    case ROUTE_PROMPT_ANSWER:
+        ret = api_prompt_answer(r);
+        break;
+    case ROUTE_PLAYBOOKS_RELOAD:
+        ret = api_playbooks_reload(r);
+        break;
+    case ROUTE_RESPOND:
+        ret = api_respond_post(r);
+        break;
+    default:
+        RP_ASSERT(0);
+        return MHD_NO;
+    }
+    body_release(r);
+    return ret;
+}
+
+/* Answers a request whose head is known: route, method, token, then the
+ * endpoint (or, for an ingest or a small body, the start of its body). */
+static enum MHD_Result dispatch(struct request *r)
+{
+    struct server *srv = r->srv;
+    if (r->route == ROUTE_NONE)
+        return api_send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no such endpoint");
+    const char *methods = route_methods(r->route);
+    bool can_post = strstr(methods, "POST") != NULL, can_get = strstr(methods, "GET") != NULL;
+    if (!((r->get && can_get) || (r->post && can_post)))
+        return api_send_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, 0, methods, "method not allowed");
+    if (r->route == ROUTE_HEALTH)
+        return do_health(r);
+    if (atomic_load(&srv->stopping))
+        return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY | ANS_CLOSE, NULL,
+                              "the daemon is shutting down: retry later");
+    enum MHD_Result ret;
+    /* An answer link is its own credential (it is what a person clicks in a
+     * mail); every other endpoint needs a token. */
+    if (r->route != ROUTE_RESPOND && !authorize(r, route_action(r), &ret))
+        return ret;
+    if (r->route == ROUTE_ALERTS)
+        return begin_ingest(r);
+    if (route_small_body(r)) {
+        if (r->state == REQ_NEW && has_body(r->conn))
+            return begin_body(r, RP_HTTP_SMALL_BODY_MAX, REQ_SMALL);
+        return finish_small(r);
+    }
+    switch (r->route) {
+    case ROUTE_CASES:
+        return do_case_list(r);
+    case ROUTE_CASE:
+        return do_case_show(r, r->arg);
+    case ROUTE_RUNS:
+        return api_runs_list(r);
+    case ROUTE_RUN:
+        return api_run_show(r);
+    case ROUTE_PLAYBOOKS:
+        return api_playbooks_list(r);
+    case ROUTE_PROMPTS:
+        return api_prompts_list(r);
+    case ROUTE_PROMPT:
+        return api_prompt_show(r);
+    case ROUTE_RESPOND:
+        return api_respond_get(r);
+    default:
+        break;
+    }
+    RP_ASSERT(0);
+    return MHD_NO;
+}
+
 /* The first callback of a request: its head is in, its body (if any) not yet. */
 static enum MHD_Result start_request(struct request *r, const char *url, const char *method)
 {
-    safe_text(r->method, sizeof(r->method), method);
-    safe_text(r->path, sizeof(r->path), url);
-    str_copy(r->who.name, sizeof(r->who.name), "-");
+    api_safe_text(r->method, sizeof(r->method), method);
+    api_safe_text(r->path, sizeof(r->path), url);
+    api_str_copy(r->who.name, sizeof(r->who.name), "-");
     const char *id;
-    r->route = route_of(url, &id);
-    if (id != NULL)
-        str_copy(r->case_id, sizeof(r->case_id), id); /* a longer id stays too long */
+    size_t idn;
+    r->route = route_of(url, &id, &idn);
+    if (id != NULL) { /* a longer part stays too long */
+        size_t k = idn < sizeof(r->arg) - 1 ? idn : sizeof(r->arg) - 1;
+        memcpy(r->arg, id, k);
+        r->arg[k] = '\0';
+    }
+    /* An answer link's token is a credential: the log keeps the prompt id
+     * (its first part) and not the signature. */
+    if (r->route == ROUTE_RESPOND) {
+        char head[ULID_LEN + 1];
+        api_safe_text(head, sizeof(head), r->arg);
+        snprintf(r->path, sizeof(r->path), "/respond/%s...", head);
+    }
     r->get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     r->post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     /* An ingest is checked (token, size) before its body is read. Other
@@ -888,12 +982,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     switch (r->state) {
     case REQ_BODY:
+    case REQ_SMALL:
         if (*upload_data_size > 0) {
             size_t n = *upload_data_size;
             *upload_data_size = 0;
             return take_body(r, upload_data, n);
         }
-        return finish_body(r);
+        return r->state == REQ_BODY ? finish_body(r) : finish_small(r);
     case REQ_QUEUED:
         return answer_commit(r);
     case REQ_NEW:
@@ -938,7 +1033,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     long long ms = (long long)(time_mono_ms() - r->start_ms);
     bool problem = r->status == 0 || r->status >= 400 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
     if (problem && r->why[0] == '\0' && r->status == 0)
-        str_copy(r->why, sizeof(r->why), "no answer sent");
+        api_str_copy(r->why, sizeof(r->why), "no answer sent");
     char why[sizeof(r->why) + 16];
     log_write(problem ? LOG_WARN : LOG_DEBUG, "http.request",
               "method=%s path=%s status=%u ms=%lld who=%s end=%s%s%s", r->method, r->path,
@@ -1355,12 +1450,19 @@ rp_status server_new(const struct server_opts *o, struct server **out, struct rp
     st = bind_listen(srv, err);
     if (st != RP_OK)
         goto fail;
+    /* The base of answer links, as the engine's mails give them; set once the
+     * port is known, read by every HTTP thread afterwards. */
     char url[sizeof srv->addr.text + 16];
     snprintf(url, sizeof url, "http://%s", srv->addr.text);
+    srv->public_base = strdup(o->public_url != NULL ? o->public_url : url);
+    if (srv->public_base == NULL) {
+        st = rp_error_set(err, RP_E_NOMEM, "out of memory");
+        goto fail;
+    }
     struct runner_opts ro = {.playbooks_dir = o->playbooks_dir,
                              .prompt_key_path = o->prompt_key_path,
                              .db_path = srv->db_path,
-                             .public_url = o->public_url != NULL ? o->public_url : url};
+                             .public_url = srv->public_base};
     st = runner_new(&srv->loop, srv->store, &ro, &srv->runner, err);
     if (st != RP_OK)
         goto fail;
@@ -1477,6 +1579,7 @@ void server_free(struct server *srv)
     auth_free(srv->auth);
     store_close(srv->store);
     free(srv->group);
+    free(srv->public_base);
     free(srv->db_path);
     free(srv);
 }

@@ -9,19 +9,50 @@
  *                              records that name none.
  *   GET  /api/v1/cases         ?status=S&limit=N
  *   GET  /api/v1/cases/{id}    id or unique prefix (6+ characters)
+ *   GET  /api/v1/runs          ?status=running|waiting|succeeded|failed&limit=N
+ *   GET  /api/v1/runs/{id}     the run with its events; id or unique prefix
+ *                              (6+ characters), 404 none, 409 ambiguous
+ *   POST /api/v1/runs          {"playbook": NAME, "alert": {...}, "inputs": {...}}
+ *                              (respond role) -> 202 {"queued": true}; the alert
+ *                              is normalized as ingest does; 404 when no such
+ *                              playbook is loaded; 503 + Retry-After when too many
+ *                              starts wait
+ *   GET  /api/v1/playbooks     the loaded playbooks with their versions
+ *   POST /api/v1/playbooks/reload  (admin) -> 202; the directory is read again
+ *                              on the loop; if it does not load, the running set
+ *                              stays (and the log says why)
+ *   GET  /api/v1/prompts       ?status=open|answered|expired&limit=N
+ *   GET  /api/v1/prompts/{id}  the prompt; for a role that may respond also
+ *                              "link", its answer URL (never cached)
+ *   POST /api/v1/prompts/{id}/answer  {"option": "yes"} (respond role) -> 200;
+ *                              404 no prompt, 409 answered or closed, 410 past
+ *                              its deadline, 400 not one of its options
+ *   GET  /respond/{token}      no bearer token: the signed link is the
+ *                              credential (engine/prompt.h). An HTML page with
+ *                              the question and a button per option (JSON with
+ *                              Accept: application/json); 403 forged, 410 late,
+ *                              409 answered. A GET never answers.
+ *   POST /respond/{token}      option=... (form) or {"option": ...} (JSON): the
+ *                              answer, by "link"; a thank-you page or
+ *                              {"answered": true}; 403/410/409/400 as above
  *   GET  /healthz              no token needed
  *
- * Every endpoint but /healthz needs `Authorization: Bearer <token>` (api/auth.h),
- * except that a daemon listening on loopback lets requests without a token in
- * while no token exists at all. Every error answer is {"error":"..."}.
+ * Every endpoint but /healthz and /respond needs `Authorization: Bearer
+ * <token>` (api/auth.h); reads need a role that may read, starting runs and
+ * answering prompts one that may respond, reloading admin. Unknown query
+ * parameters are refused (400). Every error answer is {"error":"..."} (an HTML
+ * page on /respond for a browser). The bodies of the small POSTs (runs,
+ * answers, reload) are at most RP_HTTP_SMALL_BODY_MAX (413 beyond).
  *
  * Threads (docs/internals/daemon.md): libmicrohttpd's pool threads receive
  * requests, check tokens, parse and normalize bodies and read the store for
  * GETs, each with its own store handle. The thread that calls server_run() runs
  * a libuv loop that owns the write handle: it drains the ingest queue
  * (ingest/queue.h) in groups, commits each group in one transaction, and only
- * then lets the waiting requests answer. SIGTERM/SIGINT stop it gracefully;
- * SIGHUP is logged and ignored for now.
+ * then lets the waiting requests answer. The same loop runs the playbook
+ * engine (api/runner.h); the HTTP threads reach it only through the runner's
+ * inbox and wake-ups, and answer prompts in the store with their own handle.
+ * SIGTERM/SIGINT stop it gracefully; SIGHUP reloads the playbooks.
  */
 #ifndef RP_API_SERVER_H
 #define RP_API_SERVER_H

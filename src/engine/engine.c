@@ -34,6 +34,7 @@
 #include "store/store.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -64,12 +65,10 @@ static bool rec_final(json_t *rec)
 
 /* --- runs and their events --------------------------------------------------- */
 
-static struct run *run_find(struct engine *e, const char *id)
+struct run *engine_run_find(struct engine *e, const char *id)
 {
-    for (struct run *r = e->runs; r != NULL; r = r->next)
-        if (strcmp(r->id, id) == 0)
-            return r;
-    return NULL;
+    json_t *p = json_object_get(e->run_index, id);
+    return p != NULL ? (struct run *)(intptr_t)json_integer_value(p) : NULL;
 }
 
 void run_mark_dirty(struct run *r)
@@ -802,11 +801,14 @@ static void leaf_start(struct run *r, const struct pb_step *s, const char *key, 
 static void run_finish(struct run *r, const char *status, const char *error)
 {
     r->finished = true;
+    r->next_finished = r->e->finished;
+    r->e->finished = r;
     json_t *d = json_pack("{s:s,s:s?}", "status", status, "error", error);
     run_event(r, "run_done", NULL, d);
     struct pending_write *w = calloc(1, sizeof *w);
     if (w != NULL) {
         w->kind = PW_RUN_STATUS;
+        w->ts_ms = time_now_ms();
         snprintf(w->run_id, sizeof w->run_id, "%s", r->id);
         w->value = strdup(status);
         w->error = xstrdup(error);
@@ -879,7 +881,14 @@ static struct run *run_new(struct engine *e, struct pb_version *v, const char *i
         free(r);
         return NULL;
     }
+    if (json_object_set_new(e->run_index, r->id, json_integer((json_int_t)(intptr_t)r)) != 0) {
+        json_decref(r->records);
+        free(r);
+        return NULL;
+    }
     r->next = e->runs;
+    if (e->runs != NULL)
+        e->runs->prev = r;
     e->runs = r;
     e->nruns++;
     return r;
@@ -914,26 +923,37 @@ rp_status engine_start(struct engine *e, const char *name, json_t *alert, const 
         all_inputs = json_object();
     if (json_is_object(inputs))
         json_object_update(all_inputs, inputs);
-    json_t *context = json_pack("{s:O?,s:O}", "alert", alert, "inputs", all_inputs);
-    const char *alert_id = json_string_value(json_object_get(alert, "id"));
-    struct store_run row = {.id = id,
-                            .playbook = v->pb->name,
-                            .version = v->version,
-                            .trigger = trigger,
-                            .dedup_key = dedup_key,
-                            .alert_id = alert_id,
-                            .case_id = case_id,
-                            .mode = e->opts.mode == ENGINE_PLAN ? "plan" : "live",
-                            .context = context,
-                            .created_ms = time_now_ms()};
-    /* The row is written at once (autocommit) so that a duplicate start is
-     * refused before anything runs. */
-    rp_status st = store_run_insert(e->store, &row);
-    json_decref(context);
-    if (st != RP_OK) {
-        json_decref(all_inputs);
-        return rp_error_set(err, st, "%s", store_errmsg(e->store));
+    if (dedup_key != NULL) {
+        /* a read, not a write: the row itself goes in with the run's first
+         * group commit (one fsync for many starts) */
+        bool found = json_object_get(e->pending_dedup, dedup_key) != NULL;
+        if (!found && store_run_dedup_exists(e->store, dedup_key, &found) != RP_OK) {
+            json_decref(all_inputs);
+            return rp_error_set(err, RP_E_STORE, "%s", store_errmsg(e->store));
+        }
+        if (found) {
+            json_decref(all_inputs);
+            return rp_error_set(err, RP_E_EXISTS, "a run for '%s' exists already", dedup_key);
+        }
     }
+    const char *alert_id = json_string_value(json_object_get(alert, "id"));
+    json_t *row = json_pack(
+        "{s:s,s:s,s:i,s:s,s:s?,s:s?,s:s?,s:s,s:{s:O?,s:O},s:I}", "id", id, "playbook", v->pb->name,
+        "version", v->version, "trigger", trigger, "dedup_key", dedup_key, "alert_id", alert_id,
+        "case_id", case_id, "mode", e->opts.mode == ENGINE_PLAN ? "plan" : "live", "context",
+        "alert", alert, "inputs", all_inputs, "created", (json_int_t)time_now_ms());
+    struct pending_write *w = row != NULL ? calloc(1, sizeof *w) : NULL;
+    if (w == NULL) {
+        json_decref(row);
+        json_decref(all_inputs);
+        return rp_error_set(err, RP_E_NOMEM, "out of memory");
+    }
+    w->kind = PW_RUN_INSERT;
+    snprintf(w->run_id, sizeof w->run_id, "%s", id);
+    w->data = row;
+    if (dedup_key != NULL)
+        json_object_set_new(e->pending_dedup, dedup_key, json_true());
+    engine_queue_write(e, w);
     struct run *r = run_new(e, v, id);
     if (r == NULL) {
         json_decref(all_inputs);
@@ -969,7 +989,7 @@ rp_status engine_recover(struct engine *e, int *resumed, struct rp_error *err)
         const char *id = json_string_value(json_object_get(row, "id"));
         const char *name = json_string_value(json_object_get(row, "playbook"));
         int version = (int)json_integer_value(json_object_get(row, "version"));
-        if (id == NULL || name == NULL || run_find(e, id) != NULL)
+        if (id == NULL || name == NULL || engine_run_find(e, id) != NULL)
             continue;
         struct rp_error e2;
         struct pb_version *v = engine_playbook_version(e, name, version, &e2);
@@ -1067,12 +1087,13 @@ size_t engine_active(const struct engine *e)
 /* Drops a finished run from memory (after its last writes are committed). */
 void engine_run_release(struct engine *e, struct run *r)
 {
-    struct run **pp = &e->runs;
-    while (*pp != NULL && *pp != r)
-        pp = &(*pp)->next;
-    if (*pp == r) {
-        *pp = r->next;
-        e->nruns--;
-    }
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        e->runs = r->next;
+    if (r->next != NULL)
+        r->next->prev = r->prev;
+    e->nruns--;
+    json_object_del(e->run_index, r->id);
     run_free(r);
 }

@@ -50,15 +50,17 @@ struct run {
     json_t *records;   /* step key -> record */
     json_t *vars_seen; /* the variables after the last walk (for traces) */
     int64_t seq;       /* last event number */
-    bool dirty, finished, broken, recovered, admitted, end_failure;
+    bool dirty, finished, broken, recovered, admitted, end_failure, duplicate;
     char error[RP_ERROR_MAX + 256];
-    struct op *ops; /* what it waits on */
-    struct run *next;
+    struct op *ops;          /* what it waits on */
+    struct run *next, *prev; /* the engine's runs */
+    struct run *next_finished;
     struct run *next_dirty;
     struct run *next_queued; /* waiting for a slot of its playbook's max_concurrent */
 };
 
 enum pw_kind {
+    PW_RUN_INSERT, /* data: the run's row (see engine_start) */
     PW_EVENT,
     PW_RUN_STATUS,
     PW_PROMPT,
@@ -96,6 +98,9 @@ struct engine {
     struct pb_version *versions;
     struct run *runs;
     size_t nruns;
+    json_t *run_index;    /* run id -> (json_int_t)(intptr_t)struct run * */
+    json_t *prompt_index; /* prompt id -> run id, for prompts waiting */
+    struct run *finished; /* finished, to release once their writes are committed */
     struct run *dirty;
     struct run *queued; /* admitted later, oldest first */
     struct pending_write *writes, **writes_tail;
@@ -106,7 +111,8 @@ struct engine {
     uv_timer_t poll; /* prompts answered by another process */
     int64_t poll_since_ms;
     bool pump_on, commit_failing, closing;
-    json_t *plan; /* plan mode: run id -> array of lines */
+    json_t *plan;          /* plan mode: run id -> array of lines */
+    json_t *pending_dedup; /* dedup keys of runs whose row is not committed yet */
     size_t nprompts_waiting;
 };
 
@@ -115,6 +121,7 @@ void run_mark_dirty(struct run *r);
 void run_event(struct run *r, const char *type, const char *key, json_t *data);
 void run_walk(struct run *r);
 void engine_run_release(struct engine *e, struct run *r);
+struct run *engine_run_find(struct engine *e, const char *id);
 
 /* loop.c */
 void engine_kick(struct engine *e);

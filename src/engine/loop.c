@@ -104,9 +104,28 @@ static rp_status write_case_op(struct engine *e, struct pending_write *w)
     return st;
 }
 
+static rp_status write_run_insert(struct engine *e, json_t *row)
+{
+    struct store_run r = {
+        .id = json_string_value(json_object_get(row, "id")),
+        .playbook = json_string_value(json_object_get(row, "playbook")),
+        .version = (int)json_integer_value(json_object_get(row, "version")),
+        .trigger = json_string_value(json_object_get(row, "trigger")),
+        .dedup_key = json_string_value(json_object_get(row, "dedup_key")),
+        .alert_id = json_string_value(json_object_get(row, "alert_id")),
+        .case_id = json_string_value(json_object_get(row, "case_id")),
+        .mode = json_string_value(json_object_get(row, "mode")),
+        .context = json_object_get(row, "context"),
+        .created_ms = json_integer_value(json_object_get(row, "created")),
+    };
+    return store_run_insert(e->store, &r);
+}
+
 static rp_status write_one(struct engine *e, struct pending_write *w)
 {
     switch (w->kind) {
+    case PW_RUN_INSERT:
+        return write_run_insert(e, w->data);
     case PW_EVENT:
         return store_run_event_add(e->store, w->run_id, w->seq, w->ts_ms, w->type, w->key, w->data);
     case PW_RUN_STATUS:
@@ -146,11 +165,22 @@ static bool flush(struct engine *e)
         return true;
     rp_status st = store_begin(e->store);
     struct pending_write *w = e->writes;
-    for (; st == RP_OK && w != NULL; w = w->next)
+    json_t *dropped = NULL; /* runs another process started first */
+    for (; st == RP_OK && w != NULL; w = w->next) {
+        if (dropped != NULL && json_object_get(dropped, w->run_id) != NULL)
+            continue;
         st = write_one(e, w);
+        if (st == RP_E_EXISTS && w->kind == PW_RUN_INSERT) {
+            if (dropped == NULL)
+                dropped = json_object();
+            json_object_set_new(dropped, w->run_id, json_true());
+            st = RP_OK;
+        }
+    }
     if (st == RP_OK)
         st = store_commit(e->store);
     if (st != RP_OK) {
+        json_decref(dropped);
         store_rollback(e->store);
         if (!e->commit_failing)
             log_error("engine.commit", "writes=%zu error=%s: retrying", e->nwrites,
@@ -166,6 +196,22 @@ static bool flush(struct engine *e)
     }
     e->writes_tail = &e->writes;
     e->nwrites = 0;
+    json_object_clear(e->pending_dedup);
+    const char *id;
+    json_t *v;
+    json_object_foreach(dropped, id, v)
+    {
+        struct run *r = engine_run_find(e, id);
+        if (r != NULL) {
+            log_info("run.duplicate", "run=%s action=dropped reason=\"started elsewhere\"", id);
+            r->duplicate = true;
+            r->finished = true;
+            r->next_finished = e->finished;
+            e->finished = r;
+            op_cancel_all(r);
+        }
+    }
+    json_decref(dropped);
     return true;
 }
 
@@ -205,20 +251,24 @@ void engine_admit(struct engine *e, struct run *r)
 static void release_finished(struct engine *e)
 {
     bool freed = false;
-    struct run *r = e->runs;
-    while (r != NULL) {
-        struct run *next = r->next;
-        if (r->finished && r->ops == NULL) {
+    struct run **pp = &e->finished;
+    while (*pp != NULL) {
+        struct run *r = *pp;
+        if (r->ops != NULL) { /* a call without cancel is still out */
+            pp = &r->next_finished;
+            continue;
+        }
+        *pp = r->next_finished;
+        {
             if (r->admitted)
                 r->pbv->active--;
-            if (e->opts.on_run_done != NULL) {
+            if (e->opts.on_run_done != NULL && !r->duplicate) {
                 const char *status = r->end_failure || r->error[0] != '\0' ? "failed" : "succeeded";
                 e->opts.on_run_done(e->opts.ctx, r->id, status);
             }
             engine_run_release(e, r);
             freed = true;
         }
-        r = next;
     }
     if (freed)
         admit_queued(e);
@@ -302,6 +352,9 @@ rp_status engine_new(uv_loop_t *loop, struct store *st, const struct engine_opts
         return rc;
     }
     e->plan = json_object();
+    e->pending_dedup = json_object();
+    e->run_index = json_object();
+    e->prompt_index = json_object();
     uv_idle_init(loop, &e->pump);
     e->pump.data = e;
     uv_timer_init(loop, &e->retry);
@@ -343,6 +396,9 @@ void engine_free(struct engine *e)
         e->versions = n;
     }
     json_decref(e->plan);
+    json_decref(e->pending_dedup);
+    json_decref(e->run_index);
+    json_decref(e->prompt_index);
     expr_env_free(e->expr);
     uv_close((uv_handle_t *)&e->pump, NULL);
     uv_close((uv_handle_t *)&e->retry, NULL);

@@ -94,8 +94,11 @@ static void op_free(struct op *o)
         if (*pp == o)
             *pp = o->next;
         o->run = NULL;
-        if (o->type == OP_PROMPT && r->e->nprompts_waiting > 0)
-            r->e->nprompts_waiting--;
+        if (o->type == OP_PROMPT) {
+            if (r->e->nprompts_waiting > 0)
+                r->e->nprompts_waiting--;
+            json_object_del(r->e->prompt_index, o->prompt_id);
+        }
         if (r->finished && r->ops == NULL)
             engine_kick(r->e); /* the run can be released now */
     }
@@ -476,6 +479,7 @@ static void prompt_arm(struct run *r, const struct pb_step *s, const char *key, 
     }
     snprintf(o->prompt_id, sizeof o->prompt_id, "%s", id);
     r->e->nprompts_waiting++;
+    json_object_set_new(r->e->prompt_index, id, json_string(r->id));
     int64_t left = deadline - time_now_ms();
     uv_timer_start(&o->timer, deadline_fired, (uint64_t)(left > 0 ? left : 0), 0);
 }
@@ -567,10 +571,13 @@ void op_prompt_start(struct run *r, const struct pb_step *s, const char *key, st
 
 static struct op *prompt_op(struct engine *e, const char *prompt_id)
 {
-    for (struct run *r = e->runs; r != NULL; r = r->next)
-        for (struct op *o = r->ops; o != NULL; o = o->next)
-            if (o->type == OP_PROMPT && !o->dead && strcmp(o->prompt_id, prompt_id) == 0)
-                return o;
+    const char *run_id = json_string_value(json_object_get(e->prompt_index, prompt_id));
+    struct run *r = run_id != NULL ? engine_run_find(e, run_id) : NULL;
+    if (r == NULL)
+        return NULL;
+    for (struct op *o = r->ops; o != NULL; o = o->next)
+        if (o->type == OP_PROMPT && !o->dead && strcmp(o->prompt_id, prompt_id) == 0)
+            return o;
     return NULL;
 }
 

@@ -242,6 +242,7 @@ enum stmt_id {
     ST_PLAYBOOK_INSERT,
     ST_PLAYBOOK_TEXT,
     ST_RUN_INSERT,
+    ST_RUN_DEDUP,
     ST_RUN_STATUS,
     ST_RUN_EVENT_ADD,
     ST_RUN_EVENTS,
@@ -314,9 +315,11 @@ static const char *const SQL[ST_COUNT] = {
                            "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_PLAYBOOK_TEXT] = "SELECT version, text FROM playbooks WHERE name = ?1 "
                          "AND (?2 = 0 OR version = ?2) ORDER BY version DESC LIMIT 1",
-    [ST_RUN_INSERT] = "INSERT INTO runs (id, playbook, version, trigger, dedup_key, alert_id, "
-                      "case_id, mode, context, status, created_ms, updated_ms) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?10)",
+    [ST_RUN_INSERT] =
+        "INSERT OR IGNORE INTO runs (id, playbook, version, trigger, dedup_key, alert_id, "
+        "case_id, mode, context, status, created_ms, updated_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?10)",
+    [ST_RUN_DEDUP] = "SELECT 1 FROM runs WHERE dedup_key = ?1",
     [ST_RUN_STATUS] = "UPDATE runs SET status = ?2, error = ?3, updated_ms = ?4, finished_ms = "
                       "CASE WHEN ?2 IN ('succeeded', 'failed') THEN ?4 END WHERE id = ?1",
     [ST_RUN_EVENT_ADD] = "INSERT INTO run_events (run_id, seq, ts_ms, type, key, data) "
@@ -1656,11 +1659,31 @@ static rp_status sq_run_insert(struct store *base, const struct store_run *r)
         bind_text(&b, 9, context);
         bind_int(&b, 10, r->created_ms);
         ret = step_done(s, st, b.rc, "storing a run");
-        if (ret == RP_E_EXISTS)
-            set_err(s, RP_E_EXISTS, "a run for '%s' exists already",
-                    r->dedup_key != NULL ? r->dedup_key : r->id);
+        /* OR IGNORE: a taken dedup key is an answer, not a failed statement
+         * that would abort the group's transaction */
+        if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+            ret = set_err(s, RP_E_EXISTS, "a run for '%s' exists already",
+                          r->dedup_key != NULL ? r->dedup_key : r->id);
     }
     free(context);
+    return ret;
+}
+
+static rp_status sq_run_dedup_exists(struct store *base, const char *key, bool *found)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_RUN_DEDUP, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, key);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        *found = rc == SQLITE_ROW;
+    else
+        ret = db_err(s, rc, "looking up a run");
+    stmt_done(st);
     return ret;
 }
 
@@ -1952,6 +1975,7 @@ static const struct store_backend SQLITE_BACKEND = {
     .playbook_put = sq_playbook_put,
     .playbook_text = sq_playbook_text,
     .run_insert = sq_run_insert,
+    .run_dedup_exists = sq_run_dedup_exists,
     .run_status = sq_run_status,
     .run_event_add = sq_run_event_add,
     .run_events = sq_run_events,

@@ -207,6 +207,12 @@ rp_status store_run_insert(struct store *s, const struct store_run *r)
     return s->ops->run_insert(s, r);
 }
 
+rp_status store_run_dedup_exists(struct store *s, const char *key, bool *found)
+{
+    RP_ASSERT(s != NULL && key != NULL && found != NULL);
+    return s->ops->run_dedup_exists(s, key, found);
+}
+
 rp_status store_run_status(struct store *s, const char *id, const char *status, const char *error,
                            int64_t now_ms)
 {

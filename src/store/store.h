@@ -180,8 +180,12 @@ struct store_run {
     int64_t created_ms;
 };
 
-/* Inserts a run with status "running". RP_E_EXISTS when dedup_key is taken. */
+/* Inserts a run with status "running". RP_E_EXISTS when dedup_key (or the id)
+ * is taken; that does not abort the batch it is part of. */
 rp_status store_run_insert(struct store *s, const struct store_run *r) RP_MUST_CHECK;
+
+/* True in *found when a run with this dedup key is stored. */
+rp_status store_run_dedup_exists(struct store *s, const char *key, bool *found) RP_MUST_CHECK;
 
 /* Sets a run's status ("running", "waiting", "succeeded", "failed") and, for a
  * finished run, its error text (may be NULL). */

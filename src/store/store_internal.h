@@ -58,6 +58,7 @@ struct store_backend {
     rp_status (*playbook_text)(struct store *s, const char *name, int version, char **text,
                                size_t *len, int *version_out);
     rp_status (*run_insert)(struct store *s, const struct store_run *r);
+    rp_status (*run_dedup_exists)(struct store *s, const char *key, bool *found);
     rp_status (*run_status)(struct store *s, const char *id, const char *status, const char *error,
                             int64_t now_ms);
     rp_status (*run_event_add)(struct store *s, const char *run_id, int64_t seq, int64_t ts_ms,
