@@ -52,6 +52,7 @@ run: $(BUILD)/riposte
 bench: $(BUILD)/riposte
 	@bash bench/run.sh $(BUILD)
 	@bash bench/sources.sh $(BUILD)
+	@bash bench/engine.sh $(BUILD)
 
 fuzz: $(DEPS_STAMP)
 	@bash scripts/fuzz.sh
