@@ -107,9 +107,9 @@ int cli_serve(int argc, char **argv)
         .db_path = db_path,
         .listen = listen,
         .threads = threads,
-        .playbooks_dir = playbooks,
-        .prompt_key_path = prompt_key,
-        .public_url = public_url,
+        .playbooks_dir = playbooks != NULL ? playbooks : cfg.playbooks_dir,
+        .prompt_key_path = prompt_key != NULL ? prompt_key : cfg.prompt_key,
+        .public_url = public_url != NULL ? public_url : cfg.public_url,
     };
     struct rp_error err = {{0}};
     if (server_new(&o, &srv, &err) != RP_OK) {

@@ -40,6 +40,12 @@ void config_fini(struct config *c)
     free(c->listen);
     free(c->syslog_udp);
     free(c->syslog_tcp);
+    free(c->playbooks_dir);
+    free(c->public_url);
+    free(c->prompt_key);
+    free(c->secret_key_file);
+    free(c->packs_dir);
+    json_decref(c->connectors);
     sources_free(c->sources, c->nsources);
     config_init(c);
 }
@@ -209,6 +215,85 @@ static rp_status load_sources(struct loader *l, yaml_node_t *n, struct config *c
     return RP_OK;
 }
 
+/* A YAML node as JSON: mappings (string keys, no repeats) to objects,
+ * sequences to arrays, plain scalars that read as integers, reals, true,
+ * false or null to those, everything else to strings. Connector sections are
+ * handed to their modules this way. */
+static json_t *yaml_json(struct loader *l, yaml_node_t *n, int depth, rp_status *st)
+{
+    if (depth > RP_CONFIG_DEPTH_MAX) {
+        *st = at(l, n, "nested deeper than %d levels", RP_CONFIG_DEPTH_MAX);
+        return NULL;
+    }
+    json_t *out = NULL;
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *t = (const char *)n->data.scalar.value;
+        size_t len = n->data.scalar.length;
+        if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+            char *end = NULL;
+            long long i = strtoll(t, &end, 10);
+            if (len > 0 && end == t + len && len < 19)
+                return json_integer(i);
+            if (strcmp(t, "true") == 0)
+                return json_true();
+            if (strcmp(t, "false") == 0)
+                return json_false();
+            if (strcmp(t, "null") == 0 || strcmp(t, "~") == 0 || len == 0)
+                return json_null();
+        }
+        out = json_stringn(t, len);
+        if (out == NULL)
+            *st = at(l, n, "not UTF-8 text");
+        return out;
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        out = json_array();
+        for (yaml_node_item_t *i = n->data.sequence.items.start;
+             out != NULL && i < n->data.sequence.items.top; i++) {
+            json_t *v = yaml_json(l, yaml_document_get_node(l->doc, *i), depth + 1, st);
+            if (v == NULL || json_array_append_new(out, v) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    out = json_object();
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+         out != NULL && p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        const char *key = scalar(k);
+        if (key == NULL || json_object_get(out, key) != NULL) {
+            *st = at(l, k, key == NULL ? "keys must be strings" : "key '%s' appears twice", key);
+            json_decref(out);
+            return NULL;
+        }
+        json_t *v = yaml_json(l, yaml_document_get_node(l->doc, p->value), depth + 1, st);
+        if (v == NULL || json_object_set_new(out, key, v) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static rp_status load_secrets(struct loader *l, yaml_node_t *n, struct config *c)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return at(l, n, "secrets: expected a mapping (key_file)");
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        if (key == NULL || strcmp(key, "key_file") != 0)
+            return at(l, k, "unknown key secrets.%s (known: key_file)", key ? key : "?");
+        rp_status st = want_string(l, v, "secrets.key_file", &c->secret_key_file);
+        if (st != RP_OK)
+            return st;
+    }
+    return RP_OK;
+}
+
 rp_status config_load_buffer(struct config *c, const char *name, const char *data, size_t len,
                              struct rp_error *err)
 {
@@ -259,9 +344,25 @@ rp_status config_load_buffer(struct config *c, const char *name, const char *dat
             st = load_sources(&l, v, &nc);
         else if (strcmp(key, "syslog") == 0)
             st = load_syslog(&l, v, &nc);
-        else
+        else if (strcmp(key, "playbooks") == 0)
+            st = want_string(&l, v, "playbooks", &nc.playbooks_dir);
+        else if (strcmp(key, "public_url") == 0)
+            st = want_string(&l, v, "public_url", &nc.public_url);
+        else if (strcmp(key, "prompt_key") == 0)
+            st = want_string(&l, v, "prompt_key", &nc.prompt_key);
+        else if (strcmp(key, "packs") == 0)
+            st = want_string(&l, v, "packs", &nc.packs_dir);
+        else if (strcmp(key, "secrets") == 0)
+            st = load_secrets(&l, v, &nc);
+        else if (strcmp(key, "connectors") == 0) {
+            if (v->type != YAML_MAPPING_NODE)
+                st = at(&l, v, "connectors: expected a mapping of instance names");
+            else if ((nc.connectors = yaml_json(&l, v, 0, &st)) == NULL && st == RP_OK)
+                st = rp_error_set(err, RP_E_NOMEM, "out of memory");
+        } else
             st = at(&l, k,
-                    "unknown key '%s' (known: db, listen, log_level, correlation, sources, syslog)",
+                    "unknown key '%s' (known: db, listen, log_level, correlation, sources, "
+                    "syslog, playbooks, public_url, prompt_key, packs, secrets, connectors)",
                     key);
     }
     yaml_document_delete(&doc);

@@ -12,6 +12,12 @@
  *   syslog:
  *     udp: 127.0.0.1:5514
  *     tcp: 127.0.0.1:5514
+ *   playbooks: /etc/riposte/playbooks
+ *   public_url: https://soc.example.org
+ *   prompt_key: /var/lib/riposte/prompt.key
+ *   packs: /usr/share/riposte/packs
+ *   secrets: { key_file: /etc/riposte/secret.key }
+ *   connectors: { edr: { pack: crowdstrike, ... } }   (connect/connector.h)
  *
  * Every key is optional; unknown keys are errors (a typo must not silently fall
  * back to a default). Errors read `file:line:col: what is wrong`. Command-line
@@ -25,6 +31,7 @@
 #include "core/log.h"
 #include "core/status.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +50,14 @@ struct config {
     int64_t correlate_window_ms; /* default RP_CORRELATE_WINDOW_DEFAULT_MS */
     size_t nsources;
     struct config_source *sources;
-    char *syslog_udp; /* "HOST:PORT" to receive syslog on, or NULL */
-    char *syslog_tcp; /* the same over TCP (octet-counted or newline framing) */
+    char *syslog_udp;      /* "HOST:PORT" to receive syslog on, or NULL */
+    char *syslog_tcp;      /* the same over TCP (octet-counted or newline framing) */
+    char *playbooks_dir;   /* playbooks: DIR (serve; default ./playbooks when present) */
+    char *public_url;      /* public_url: base of prompt answer links */
+    char *prompt_key;      /* prompt_key: the key file that signs answer links */
+    char *packs_dir;       /* packs: DIR of vendor packs (default ./packs) */
+    char *secret_key_file; /* secrets.key_file */
+    json_t *connectors;    /* connectors: the section as JSON (connect/connector.h), or NULL */
 };
 
 /* Fills c with the defaults. */

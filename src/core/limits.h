@@ -170,7 +170,11 @@
 
 /* --- configuration ------------------------------------------------------------ */
 
-#define RP_CONFIG_MAX_BYTES       (1024u * 1024u)
+#define RP_CONFIG_MAX_BYTES (1024u * 1024u)
+
+/* Nesting of a configuration value (a connector section holds a mapping of a
+ * few levels; 32 takes any real one and bounds the recursion that reads it). */
+#define RP_CONFIG_DEPTH_MAX       32
 #define RP_FINGERPRINT_FIELDS_MAX 16
 
 /* --- vendor normalizers ------------------------------------------------------ */

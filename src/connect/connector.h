@@ -1,0 +1,119 @@
+/*
+ * connector.h: connectors, the integrations with outside systems (DESIGN.md
+ * §4, issue 5). A connector instance is configured by name in the
+ * configuration file and offers actions named INSTANCE.ACTION to playbooks
+ * (engine/action.h), and optionally sources that poll for alerts:
+ *
+ *   secrets:
+ *     key_file: /etc/riposte/secret.key   # or $RIPOSTE_SECRET_KEY (hex)
+ *   connectors:
+ *     edr:                     # instance name: actions are edr.contain_host, ...
+ *       pack: crowdstrike      # a vendor pack (packs/crowdstrike.yml) over `http`
+ *       url: https://api.crowdstrike.com
+ *       client_id: abc
+ *       client_secret: { secret: cs_secret }   # from the secret store, never inline
+ *       sources: { detections: { every: 60s } }
+ *     directory:
+ *       type: ldap             # a protocol module
+ *       url: ldaps://dc.example.org
+ *       bind_dn: cn=riposte,dc=example,dc=org
+ *       password: { secret: ldap_password }
+ *     mail: { type: smtp, url: smtp://127.0.0.1:25, from: soc@example.org }
+ *
+ * Exactly one of `pack` or `type` names what an instance is. The values of a
+ * section are the module's business: it validates them at load and reports
+ * errors as "connectors.NAME.KEY: problem". A value {secret: NAME} is resolved
+ * through the secret store (connect/secrets.h) by the module itself, only
+ * where it is used, and never copied into logs, traces, run outputs, Lua, or
+ * an exec child's environment.
+ *
+ * Threads: connectors_load runs on the main thread before any loop starts
+ * (it registers actions, which the registry requires); actions then run on
+ * the engine's loop thread (action.h's calling convention); sources run on
+ * the loop they are started on and hand what they fetch to a sink.
+ */
+#ifndef RP_CONNECT_CONNECTOR_H
+#define RP_CONNECT_CONNECTOR_H
+
+#include "core/status.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct secrets;
+struct uv_loop_s;
+
+/* Where a source's fetched alerts go: the daemon's ingest path. data is one
+ * document (a JSON object or array, NDJSON, a mail...), format names the
+ * parser ("auto", "json", "mail", a vendor name); source names the origin. The
+ * sink copies what it keeps. May be called on the loop thread only. */
+struct source_sink {
+    rp_status (*submit)(void *ctx, const char *source, const char *format, const char *data,
+                        size_t len);
+    void *ctx;
+};
+
+/* What a module needs to build an instance. */
+struct connector_env {
+    struct secrets *secrets; /* may be NULL: {secret: ...} values are then an error */
+    const char *packs_dir;   /* where `pack: NAME` is looked up (NAME.yml) */
+};
+
+/* A protocol module ("http", "smtp", "imap", "ldap", "exec", "lua", "geoip",
+ * "dns") or the pack loader ("pack"). create() validates conf (the instance's
+ * section as JSON), builds the instance and registers its actions under
+ * "INSTANCE.ACTION" with action_register. It returns the instance (opaque, kept
+ * for sources and freeing). */
+struct connector_type {
+    const char *name;
+    rp_status (*create)(const char *instance, json_t *conf, const struct connector_env *env,
+                        void **out, struct rp_error *err);
+    /* Starts the instance's sources on loop, sending alerts to sink; NULL when
+     * the module has none. */
+    rp_status (*start_sources)(void *inst, struct uv_loop_s *loop, const struct source_sink *sink,
+                               struct rp_error *err);
+    /* Stops sources (their handles close on the loop). May be NULL. */
+    void (*stop)(void *inst);
+    /* Frees the instance after its loop has closed its handles. Accepts NULL. */
+    void (*destroy)(void *inst);
+};
+
+/* The connector instances of one process. */
+struct connectors;
+
+/* Builds every instance of the `connectors:` section (a JSON object; NULL or
+ * empty: none) and registers their actions. All or nothing: on an error
+ * nothing stays registered from the failing instance, err names it, and the
+ * caller exits. The built-in actions (engine/action.h) are registered first. */
+rp_status connectors_load(json_t *section, const struct connector_env *env,
+                          struct connectors **out, struct rp_error *err) RP_MUST_CHECK;
+
+/* Starts every instance's sources. */
+rp_status connectors_start_sources(struct connectors *c, struct uv_loop_s *loop,
+                                   const struct source_sink *sink,
+                                   struct rp_error *err) RP_MUST_CHECK;
+
+/* Stops the sources; run the loop afterwards so their handles close. */
+void connectors_stop(struct connectors *c);
+
+/* Accepts NULL. */
+void connectors_free(struct connectors *c);
+
+/* The module of a given name, NULL when unknown (for messages and tests). */
+const struct connector_type *connector_type_find(const char *name);
+
+/* --- helpers for modules ---------------------------------------------------- */
+
+/* The value of key in conf as a string: a plain string, or {secret: NAME}
+ * resolved through env->secrets. *out is a new string the caller frees (and
+ * should wipe with connector_secret_free when it held a secret). NULL in *out
+ * when the key is absent and not required. err: "connectors.INSTANCE.KEY: ..." */
+rp_status connector_string(const char *instance, json_t *conf, const char *key, bool required,
+                           const struct connector_env *env, char **out,
+                           struct rp_error *err) RP_MUST_CHECK;
+
+/* Overwrites then frees a string that may hold a secret. Accepts NULL. */
+void connector_secret_free(char *s);
+
+#endif
