@@ -44,6 +44,7 @@ FORCE:
 
 check: $(BUILD)/riposte $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD) >/dev/null || ninja -C $(ASAN_BUILD)
+	@bash scripts/servers.sh start
 	@python3 scripts/runtests.py --fuzz $(FUZZ_CHECK_SECONDS) $(BUILD) $(ASAN_BUILD)
 
 run: $(BUILD)/riposte

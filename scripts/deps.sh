@@ -13,6 +13,7 @@ PKGS=(
   # libraries (DESIGN.md §11); headers for the modules built so far
   libjansson-dev libsqlite3-dev libmicrohttpd-dev libssl-dev libuv1-dev libyaml-dev
   libpsl-dev publicsuffix libgmime-3.0-dev libxml2-dev liblua5.4-dev
+  libcurl4-openssl-dev libsodium-dev libldap-dev libloc-dev libloc-database libmaxminddb-dev
   # benchmarks: the PCRE2 baseline of bench_extract
   libpcre2-dev
   # tests and tools

@@ -31,6 +31,8 @@ int cli_check(int argc, char **argv);
 int cli_run_list(int argc, char **argv);
 int cli_run_show(int argc, char **argv);
 int cli_prompt(int argc, char **argv);
+int cli_lab(int argc, char **argv);
+int cli_secret(int argc, char **argv);
 
 /* Prints the help of one command (or the overview when name is NULL) to f.
  * Returns false when there is no such command. */

@@ -45,7 +45,8 @@ static const struct {
     {"token", cli_token},       {"help", cli_help},     {"parse", cli_parse},
     {"extract", cli_extract},   {"cacao", cli_cacao},   {"run", cli_run},
     {"plan", cli_plan},         {"check", cli_check},   {"run-list", cli_run_list},
-    {"run-show", cli_run_show}, {"prompt", cli_prompt},
+    {"run-show", cli_run_show}, {"prompt", cli_prompt}, {"lab", cli_lab},
+    {"secret", cli_secret},
 };
 
 int main(int argc, char **argv)

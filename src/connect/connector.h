@@ -86,8 +86,8 @@ struct connectors;
  * empty: none) and registers their actions. All or nothing: on an error
  * nothing stays registered from the failing instance, err names it, and the
  * caller exits. The built-in actions (engine/action.h) are registered first. */
-rp_status connectors_load(json_t *section, const struct connector_env *env,
-                          struct connectors **out, struct rp_error *err) RP_MUST_CHECK;
+rp_status connectors_load(json_t *section, const struct connector_env *env, struct connectors **out,
+                          struct rp_error *err) RP_MUST_CHECK;
 
 /* Starts every instance's sources. */
 rp_status connectors_start_sources(struct connectors *c, struct uv_loop_s *loop,

@@ -512,4 +512,12 @@
  * page a person or a script reads, not an export. */
 #define RP_RUN_LIST_MAX 1000
 
+/* --- connectors (connect/) --- */
+
+/* Connector instances in one configuration. A SOC integrates tens of tools;
+ * 256 is far above that and bounds the action registry (ACTION_REGISTRY_MAX). */
+#define RP_CONNECTORS_MAX 256
+
+/* --- lab (lab/) --- */
+
 #endif
