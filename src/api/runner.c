@@ -56,6 +56,7 @@ struct runner {
     size_t ninbox;
     json_t *playbooks; /* snapshot, under mu */
     bool handles;
+    int handles_open; /* while closing */
 };
 
 static bool is_dir(const char *p)
@@ -205,20 +206,8 @@ fail:
     return s;
 }
 
-static void closed(uv_handle_t *h)
+static void runner_release(struct runner *r)
 {
-    (void)h;
-}
-
-void runner_free(struct runner *r)
-{
-    if (r == NULL)
-        return;
-    engine_free(r->engine);
-    if (r->handles) {
-        uv_close((uv_handle_t *)&r->async, closed);
-        uv_close((uv_handle_t *)&r->schedule, closed);
-    }
     while (r->inbox != NULL) {
         struct submission *n = r->inbox->next;
         free(r->inbox->name);
@@ -232,6 +221,29 @@ void runner_free(struct runner *r)
     free(r->dir);
     free(r->public_url);
     free(r);
+}
+
+/* The runner goes when both of its handles have closed. */
+static void closed(uv_handle_t *h)
+{
+    struct runner *r = h->data;
+    if (--r->handles_open == 0)
+        runner_release(r);
+}
+
+void runner_free(struct runner *r)
+{
+    if (r == NULL)
+        return;
+    engine_free(r->engine);
+    r->engine = NULL;
+    if (!r->handles) {
+        runner_release(r);
+        return;
+    }
+    r->handles_open = 2;
+    uv_close((uv_handle_t *)&r->async, closed);
+    uv_close((uv_handle_t *)&r->schedule, closed);
 }
 
 static void trigger_one(void *arg, json_t *alert, const char *case_id)

@@ -32,6 +32,7 @@
 
 #include "api/auth.h"
 #include "api/runner.h"
+#include "connect/connector.h"
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -1318,6 +1319,7 @@ static rp_status syslog_submit(void *arg, struct ingest_batch *b)
                   log_quote(q, sizeof(q), e.msg));
         return st;
     }
+    runner_alerts_committed(srv->runner, &b, 1);
     const struct ingest_counts *c = ingest_batch_counts(b);
     srv->accepted += c->accepted;
     srv->rejected += c->rejected;
@@ -1325,6 +1327,42 @@ static rp_status syslog_submit(void *arg, struct ingest_batch *b)
     log_debug("syslog.commit", "accepted=%zu rejected=%zu ignored=%zu", c->accepted, c->rejected,
               c->ignored);
     return RP_OK;
+}
+
+/* A connector's source fetched a document: parse it in the given format, store
+ * it in one transaction and start what its alerts trigger. Loop thread. */
+static rp_status source_submit(void *ctx, const char *source, const char *format, const char *data,
+                               size_t len)
+{
+    struct server *srv = ctx;
+    struct rp_error e = {{0}};
+    struct ingest_opts o = {
+        .config = srv->config, .channel = "source", .origin = source, .default_source = source};
+    if (format != NULL && strcmp(format, "auto") != 0 &&
+        ingest_format_from_name(format, &o.format, &e) != RP_OK) {
+        log_error("source.format", "source=%s error=\"%s\"", source, e.msg);
+        return RP_E_INVALID;
+    }
+    struct ingest_batch *b = NULL;
+    rp_status st = ingest_batch_new(&o, &b);
+    if (st == RP_OK)
+        st = ingest_batch_add_input(b, data, len);
+    if (st == RP_OK)
+        st = ingest_commit(srv->store, srv->config, &b, 1, &e);
+    if (st == RP_OK) {
+        runner_alerts_committed(srv->runner, &b, 1);
+        const struct ingest_counts *c = ingest_batch_counts(b);
+        srv->accepted += c->accepted;
+        srv->rejected += c->rejected;
+        log_info("source.commit", "source=%s accepted=%zu rejected=%zu ignored=%zu", source,
+                 c->accepted, c->rejected, c->ignored);
+    } else {
+        char q[RP_ERROR_MAX + 8];
+        log_error("source.commit_failed", "source=%s status=%s error=%s", source, rp_status_str(st),
+                  log_quote(q, sizeof(q), e.msg));
+    }
+    ingest_batch_free(b);
+    return st;
 }
 
 /* Binds the syslog addresses of the configuration, if any. */
@@ -1466,6 +1504,13 @@ rp_status server_new(const struct server_opts *o, struct server **out, struct rp
     st = runner_new(&srv->loop, srv->store, &ro, &srv->runner, err);
     if (st != RP_OK)
         goto fail;
+    if (o->connectors != NULL) {
+        struct source_sink sink = {.submit = source_submit, .ctx = srv};
+        st = connectors_start_sources(o->connectors, &srv->loop, &sink, err);
+        if (st != RP_OK)
+            goto fail;
+        srv->connectors = o->connectors;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (srv->addr.ss.ss_family == AF_INET6)
@@ -1557,6 +1602,7 @@ void server_free(struct server *srv)
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
     syslog_listener_stop(srv->syslog); /* no-op when the stop signal did it */
+    connectors_stop(srv->connectors);
     runner_free(srv->runner);
     srv->runner = NULL;
     if (srv->handles_made) {

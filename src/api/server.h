@@ -83,13 +83,14 @@ rp_status server_listen_parse(const char *s, struct server_addr *out,
 bool server_addr_is_loopback(const struct server_addr *a);
 
 struct server_opts {
-    const struct config *config; /* read-only, outlives the server; may be NULL */
-    const char *db_path;         /* copied */
-    const char *listen;          /* "HOST:PORT", copied */
-    unsigned threads;            /* 0: one per CPU, at most RP_HTTP_THREADS_MAX */
-    const char *playbooks_dir;   /* NULL: ./playbooks when it exists */
-    const char *prompt_key_path; /* NULL: DB.prompt-key */
-    const char *public_url;      /* base of prompt answer links; NULL: http://LISTEN */
+    const struct config *config;   /* read-only, outlives the server; may be NULL */
+    const char *db_path;           /* copied */
+    const char *listen;            /* "HOST:PORT", copied */
+    unsigned threads;              /* 0: one per CPU, at most RP_HTTP_THREADS_MAX */
+    const char *playbooks_dir;     /* NULL: ./playbooks when it exists */
+    const char *prompt_key_path;   /* NULL: DB.prompt-key */
+    const char *public_url;        /* base of prompt answer links; NULL: http://LISTEN */
+    struct connectors *connectors; /* loaded by the caller; their sources start on the loop */
 };
 
 struct server;

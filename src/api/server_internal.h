@@ -127,6 +127,7 @@ struct server {
     uint64_t groups, batches, accepted, rejected, failed;
     struct syslog_listener *syslog; /* when the configuration asks for one */
     struct runner *runner;          /* the playbook engine (loop thread) */
+    struct connectors *connectors;  /* not owned: their sources run on the loop */
 };
 
 /* --- server.c, for the route files ---------------------------------------------- */

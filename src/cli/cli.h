@@ -40,6 +40,14 @@ int cli_secret(int argc, char **argv);
 #include <stdio.h>
 bool cli_help_print(FILE *f, const char *name);
 
+/* Loads the connectors of cfg (registering their actions) and the secret
+ * store they may need, for a command that runs playbooks. Prints the error and
+ * returns false on failure. Free with connectors_free and secrets_close. */
+struct secrets;
+struct connectors;
+bool cli_connectors_load(const struct config *cfg, const char *db_path, struct secrets **secrets,
+                         struct connectors **out);
+
 /* Prints "riposte: <msg>" to stderr. */
 void cli_errorf(const char *fmt, ...) RP_PRINTF(1, 2);
 

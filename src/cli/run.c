@@ -14,6 +14,8 @@
  */
 #include "cli/cli.h"
 
+#include "connect/connector.h"
+#include "connect/secrets.h"
 #include "core/time.h"
 #include "engine/action.h"
 #include "engine/engine.h"
@@ -31,6 +33,8 @@ struct run_args {
     const char *replay_path;
     const char *case_id;
     const char *db;
+    const char *config;
+    const char *playbooks_dir;
     json_t *inputs;
 };
 
@@ -62,6 +66,12 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, bool plan)
             i++;
         } else if (strcmp(o, "--db") == 0 && v != NULL) {
             a->db = v;
+            i++;
+        } else if (strcmp(o, "--config") == 0 && v != NULL) {
+            a->config = v;
+            i++;
+        } else if (strcmp(o, "--playbooks") == 0 && v != NULL) {
+            a->playbooks_dir = v;
             i++;
         } else if (strcmp(o, "--case") == 0 && v != NULL && !plan) {
             a->case_id = v;
@@ -206,10 +216,24 @@ static int run_or_plan(int argc, char **argv, bool plan)
     struct rp_error err;
     uv_loop_t loop;
     bool loop_ok = false;
+    struct config cfg;
+    config_init(&cfg);
+    struct secrets *secrets = NULL;
+    struct connectors *conns = NULL;
+    struct playbook_set subs = {0};
     if (rc != CLI_EXIT_OK)
         goto out;
     rc = CLI_EXIT_USAGE;
-    action_registry_init();
+    if (!cli_config_load(&cfg, a.config))
+        goto out;
+    const char *db_flag = a.db != NULL ? a.db : (getenv("RIPOSTE_DB") == NULL ? cfg.db_path : NULL);
+    if (!cli_connectors_load(&cfg, store_default_path(db_flag), &secrets, &conns))
+        goto out;
+    const char *pb_dir = a.playbooks_dir != NULL ? a.playbooks_dir : cfg.playbooks_dir;
+    if (pb_dir != NULL && playbook_set_load_dir(pb_dir, &subs, &err) != RP_OK) {
+        cli_errorf("%s", err.msg);
+        goto out;
+    }
     if (playbook_load_file(a.playbook, &pb, &err) != RP_OK) {
         cli_errorf("%s", err.msg);
         goto out;
@@ -227,7 +251,7 @@ static int run_or_plan(int argc, char **argv, bool plan)
     }
     /* plan mode writes to a throw-away database unless one is named: a plan
      * must leave no trace in the real one */
-    const char *db = plan && a.db == NULL ? ":memory:" : store_default_path(a.db);
+    const char *db = plan && a.db == NULL ? ":memory:" : store_default_path(db_flag);
     if (store_open(db, &st, &err) != RP_OK) {
         cli_errorf("%s", err.msg);
         goto out;
@@ -245,6 +269,20 @@ static int run_or_plan(int argc, char **argv, bool plan)
     if (engine_new(&loop, st, &eo, &e, &err) != RP_OK) {
         cli_errorf("%s", err.msg);
         goto out;
+    }
+    /* the directory's playbooks first (sub-playbooks), then the one to run,
+     * which wins when it has the same name */
+    for (size_t i = 0; i < subs.n; i++) {
+        struct playbook *sp = subs.items[i];
+        subs.items[i] = NULL;
+        if (strcmp(sp->name, pb->name) == 0) {
+            playbook_free(sp);
+            continue;
+        }
+        if (engine_playbook_add(e, sp, &err) != RP_OK) {
+            cli_errorf("%s", err.msg);
+            goto out;
+        }
     }
     char name[RP_NAME_MAX_BYTES + 1];
     snprintf(name, sizeof name, "%s", pb->name);
@@ -287,7 +325,11 @@ out:
     if (loop_ok)
         (void)uv_loop_close(&loop);
     playbook_free(pb);
+    playbook_set_fini(&subs);
     store_close(st);
+    connectors_free(conns);
+    secrets_close(secrets);
+    config_fini(&cfg);
     json_decref(alert);
     json_decref(replay);
     json_decref(a.inputs);
@@ -351,9 +393,24 @@ int cli_check(int argc, char **argv)
         cli_errorf("check: which playbooks? (riposte check PLAYBOOK.yml...)");
         return CLI_EXIT_USAGE;
     }
-    action_registry_init();
+    struct config cfg;
+    config_init(&cfg);
+    struct secrets *secrets = NULL;
+    struct connectors *conns = NULL;
+    int first = 1;
+    if (argc > 2 && strcmp(argv[1], "--config") == 0) {
+        if (!cli_config_load(&cfg, argv[2]))
+            return CLI_EXIT_USAGE;
+        first = 3;
+    } else if (!cli_config_load(&cfg, NULL)) {
+        return CLI_EXIT_USAGE;
+    }
+    if (!cli_connectors_load(&cfg, store_default_path(cfg.db_path), &secrets, &conns)) {
+        config_fini(&cfg);
+        return CLI_EXIT_USAGE;
+    }
     int rc = CLI_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         struct playbook *pb = NULL;
         struct rp_error err;
         if (playbook_load_file(argv[i], &pb, &err) != RP_OK) {
@@ -380,6 +437,9 @@ int cli_check(int argc, char **argv)
         json_decref(unknown);
         playbook_free(pb);
     }
+    connectors_free(conns);
+    secrets_close(secrets);
+    config_fini(&cfg);
     return rc;
 }
 

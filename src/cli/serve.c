@@ -11,6 +11,9 @@
  */
 #include "cli/cli.h"
 
+#include "connect/connector.h"
+#include "connect/secrets.h"
+
 #include "api/server.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -76,6 +79,8 @@ int cli_serve(int argc, char **argv)
     struct config cfg;
     config_init(&cfg);
     struct server *srv = NULL;
+    struct secrets *secrets = NULL;
+    struct connectors *conns = NULL;
     if (!cli_config_load(&cfg, config_path))
         goto out;
     enum log_level lv = cfg.log_level;
@@ -102,6 +107,8 @@ int cli_serve(int argc, char **argv)
     if (listen == NULL)
         listen = cfg.listen != NULL ? cfg.listen : SERVE_LISTEN_DEFAULT;
 
+    if (!cli_connectors_load(&cfg, db_path, &secrets, &conns))
+        goto out;
     struct server_opts o = {
         .config = &cfg,
         .db_path = db_path,
@@ -110,6 +117,7 @@ int cli_serve(int argc, char **argv)
         .playbooks_dir = playbooks != NULL ? playbooks : cfg.playbooks_dir,
         .prompt_key_path = prompt_key != NULL ? prompt_key : cfg.prompt_key,
         .public_url = public_url != NULL ? public_url : cfg.public_url,
+        .connectors = conns,
     };
     struct rp_error err = {{0}};
     if (server_new(&o, &srv, &err) != RP_OK) {
@@ -124,6 +132,8 @@ int cli_serve(int argc, char **argv)
     rc = CLI_EXIT_OK;
 out:
     server_free(srv);
+    connectors_free(conns);
+    secrets_close(secrets);
     config_fini(&cfg);
     return rc;
 }

@@ -849,8 +849,23 @@ void run_walk(struct run *r)
     case W_FAILED:
         run_finish(r, "failed", r->error[0] != '\0' ? r->error : "failed");
         break;
-    case W_PENDING:
+    case W_PENDING: {
+        /* "waiting" in the store while only people or time can move it on,
+         * so that lists show which runs need someone */
+        bool waiting = op_run_waiting_only(r);
+        if (waiting != r->waiting) {
+            struct pending_write *pw = calloc(1, sizeof *pw);
+            if (pw != NULL) {
+                pw->kind = PW_RUN_STATUS;
+                pw->ts_ms = time_now_ms();
+                snprintf(pw->run_id, sizeof pw->run_id, "%s", r->id);
+                pw->value = strdup(waiting ? "waiting" : "running");
+                engine_queue_write(r->e, pw);
+                r->waiting = waiting;
+            }
+        }
         break;
+    }
     }
 }
 

@@ -51,6 +51,7 @@ struct run {
     json_t *vars_seen; /* the variables after the last walk (for traces) */
     int64_t seq;       /* last event number */
     bool dirty, finished, broken, recovered, admitted, end_failure, duplicate;
+    bool waiting; /* the stored status says \"waiting\" */
     char error[RP_ERROR_MAX + 256];
     struct op *ops;          /* what it waits on */
     struct run *next, *prev; /* the engine's runs */
@@ -114,6 +115,7 @@ struct engine {
     json_t *plan;          /* plan mode: run id -> array of lines */
     json_t *pending_dedup; /* dedup keys of runs whose row is not committed yet */
     size_t nprompts_waiting;
+    int handles_open; /* while closing */
 };
 
 /* engine.c */
@@ -144,6 +146,8 @@ void op_resume(struct run *r, const struct pb_step *s, const char *key, struct f
 void op_dispatch(struct op *o); /* after the commit: send the call */
 struct op **op_next_commit(struct op *o);
 void op_cancel_all(struct run *r);
+/* True when all the run waits on is people or time (prompts, waits). */
+bool op_run_waiting_only(const struct run *r);
 bool op_prompt_answered(struct engine *e, const char *prompt_id);
 void op_prompt_free_row(struct store_prompt_row *p);
 rp_status op_prompt_write(struct engine *e, struct store_prompt_row *p);

@@ -368,10 +368,12 @@ rp_status engine_new(uv_loop_t *loop, struct store *st, const struct engine_opts
     return RP_OK;
 }
 
+/* The engine goes when the last of its three handles has closed (libuv runs
+ * close callbacks in no promised order). */
 static void handle_freed(uv_handle_t *h)
 {
     struct engine *e = h->data;
-    if (h == (uv_handle_t *)&e->poll) /* the last of the three closed */
+    if (--e->handles_open == 0)
         free(e);
 }
 
@@ -400,8 +402,9 @@ void engine_free(struct engine *e)
     json_decref(e->run_index);
     json_decref(e->prompt_index);
     expr_env_free(e->expr);
-    uv_close((uv_handle_t *)&e->pump, NULL);
-    uv_close((uv_handle_t *)&e->retry, NULL);
+    e->handles_open = 3;
+    uv_close((uv_handle_t *)&e->pump, handle_freed);
+    uv_close((uv_handle_t *)&e->retry, handle_freed);
     uv_close((uv_handle_t *)&e->poll, handle_freed);
 }
 

@@ -714,3 +714,13 @@ void op_resume(struct run *r, const struct pb_step *s, const char *key, struct f
     }
     fail_step(r, s, key, "the step was interrupted and cannot be resumed");
 }
+
+bool op_run_waiting_only(const struct run *r)
+{
+    if (r->ops == NULL)
+        return false;
+    for (const struct op *o = r->ops; o != NULL; o = o->next)
+        if (o->type == OP_CALL)
+            return false;
+    return true;
+}
