@@ -518,6 +518,133 @@
  * 256 is far above that and bounds the action registry (ACTION_REGISTRY_MAX). */
 #define RP_CONNECTORS_MAX 256
 
+/* ldap: a value looked up (uid, mail, sAMAccountName). Mail addresses stop at
+ * 254 bytes (RFC 5321); anything longer is a mistake or an attack. */
+#define RP_LDAP_VALUE_MAX 256
+
+/* ldap: a search filter after the user's value is escaped into the
+ * configured template (each byte may become three). */
+#define RP_LDAP_FILTER_MAX 4096
+
+/* ldap: group DNs find_user returns. Nested corporate groups reach hundreds;
+ * past this the list is cut and `groups_truncated` says so. */
+#define RP_LDAP_GROUPS_MAX 1000
+
+/* ldap: the longest network or operation timeout accepted in the
+ * configuration. A blocked call holds one of libuv's few pool threads
+ * (4 by default, shared with file and DNS work), so it must stay short. */
+#define RP_LDAP_TIMEOUT_MAX_S 120
+
+/* ldap: calls of one instance queued or running at once; more are refused
+ * as busy instead of queueing without bound on the shared thread pool. */
+#define RP_LDAP_INFLIGHT_MAX 64
+
+/* ldap: bounds of the generated password's length: 12 is the least most
+ * policies (AD's complexity rule, NIST 800-63B) accept with a random value;
+ * 128 is AD's and most directories' maximum. */
+#define RP_LDAP_PASSWORD_MIN 12
+#define RP_LDAP_PASSWORD_MAX 128
+
+/* exec: result JSON a program may print on stdout. A result is a verdict or
+ * a few records, not a data set; past this the program is killed and the
+ * step fails. */
+#define RP_EXEC_STDOUT_MAX (1024u * 1024u)
+
+/* exec: the last bytes of stderr kept for the failure message (the error of
+ * a step holds 512 bytes; the tail of a traceback is what says why). */
+#define RP_EXEC_STDERR_TAIL 2048
+
+/* exec: fixed arguments in an instance, and named actions of one instance. */
+#define RP_EXEC_ARGS_MAX    64
+#define RP_EXEC_ACTIONS_MAX 64
+
+/* exec: the longest time limit accepted; an hour is a long scan. Longer work
+ * belongs in a service polled by a playbook, not in one child process. */
+#define RP_EXEC_TIMEOUT_MAX_S 3600
+
+/* exec: after the program exits (or is killed), how long its pipes may stay
+ * open (a grandchild that left the process group holds them) before the
+ * result is taken as it is. */
+#define RP_EXEC_DRAIN_MS 1000
+
+/* exec: open files of a child (RLIMIT_NOFILE): a script needs a few dozen. */
+#define RP_EXEC_NOFILE 256
+
+/* exec: children of one instance running at once; more calls fail as busy
+ * (each child may hold memory_mb of memory). */
+#define RP_EXEC_RUNNING_MAX 32
+
+/* A secret's name: an identifier an operator types and a configuration names
+ * ({secret: NAME}); 64 characters of A-Z a-z 0-9 _ . - are plenty and keep
+ * names out of the way of anything that could be mistaken for a value. */
+#define RP_SECRET_NAME_MAX 64
+
+/* A secret's value. API keys, passwords and OAuth client secrets are under 1 KB;
+ * a PEM private key or a cloud service-account JSON is 2-4 KB. 64 KiB leaves
+ * room for a certificate chain and bounds the locked memory one value takes. */
+#define RP_SECRET_VALUE_MAX (64u * 1024u)
+
+/* Secrets listed by one `secret list`: an installation has tens. */
+#define RP_SECRETS_LIST_MAX 10000
+
+/* How long a dns action waits for the resolver by default, and at most. The
+ * system resolver retries its servers for up to 30 s (resolv.conf's timeout x
+ * attempts); a playbook step should not stall that long on one lookup. */
+#define RP_DNS_TIMEOUT_MS_DEFAULT 5000
+#define RP_DNS_TIMEOUT_MS_MAX     60000
+
+/* Addresses a dns.resolve returns: a round-robin name has a handful; CDNs tens.
+ * The rest are counted, not listed, so one answer cannot bloat a run's output. */
+#define RP_DNS_ADDRESSES_MAX 64
+
 /* --- lab (lab/) --- */
+
+/* One request body sent to the lab. The vendor calls it simulates send small
+ * JSON or form bodies (an id list, a query, a chat message); 1 MiB is far above
+ * them and bounds what a hostile test can make the lab hold per connection. */
+#define RP_LAB_BODY_MAX (1024u * 1024u)
+
+/* A request path (decoded) and one of its segments. Vendor paths are under
+ * 200 bytes; a Graph message id is about 150. Longer ones get a 414. */
+#define RP_LAB_PATH_MAX 1024u
+#define RP_LAB_SEG_MAX  256u
+
+/* Objects a test may add while the lab runs, per kind (IOCs, indicators, MISP
+ * attributes, global-list entries, machine actions, webhook messages). A test
+ * adds a handful; 256 bounds memory, and further adds get the vendor's error. */
+#define RP_LAB_ADDED_MAX 256
+
+/* Search jobs kept (Splunk, Carbon Black process searches); the oldest is
+ * forgotten first. A pack polls one job at a time. */
+#define RP_LAB_JOBS_MAX 64
+
+/* Requests kept in the request log, and the body bytes kept per request. Tests
+ * read the log after a few hundred requests; the oldest entries go first. */
+#define RP_LAB_LOG_MAX      4096
+#define RP_LAB_LOG_BODY_MAX 4096u
+
+/* Faults armed at once, and the longest "slow" delay: a test needs a few, and a
+ * delay beyond a minute only outlasts the test's own timeouts. */
+#define RP_LAB_FAULTS_MAX        64
+#define RP_LAB_FAULT_DELAY_MAX_MS 60000
+
+/* OAuth and session tokens alive at once: a test run takes tens; the oldest
+ * are forgotten first (their holders get a 401 and fetch another). */
+#define RP_LAB_TOKENS_MAX 1024
+
+/* Connections at once (one thread each): the lab serves one test or one
+ * rehearsal, not a crowd. */
+#define RP_LAB_CONNECTIONS_MAX 64
+
+/* Token lifetime by default, and the longest --token-ttl: short, so that
+ * refresh-on-401 is exercised in a rehearsal of a few minutes. */
+#define RP_LAB_TOKEN_TTL_S     300
+#define RP_LAB_TOKEN_TTL_MAX_S 86400
+
+/* Items one page of a list may hold (limit, rows, $top, page_size): vendors
+ * cap pages at 100-10000; the lab's organisation is smaller than that. */
+#define RP_LAB_PAGE_MAX 1000
+
+/* --- guard rails (guard/) --- */
 
 #endif
