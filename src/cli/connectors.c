@@ -24,7 +24,8 @@ bool cli_connectors_load(const struct config *cfg, const char *db_path, struct s
      * store's own reason from connector_string. */
     struct rp_error err;
     if (secrets_open(db_path, cfg->secret_key_file, false, secrets, &err) != RP_OK) {
-        log_debug("secrets.unavailable", "reason=\"%s\"", err.msg);
+        log_warn("secrets.unavailable",
+                 "reason=\"%s\" effect=\"connectors that name a secret will not load\"", err.msg);
         *secrets = NULL;
     }
     struct connector_env env = {.secrets = *secrets,

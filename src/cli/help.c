@@ -27,6 +27,11 @@ static const struct {
            "  run-show  show one run and its steps\n"
            "  prompt    list, show and answer the questions playbooks ask\n"
            "  cacao     import and export OASIS CACAO 2.0 playbooks\n"
+           "  guard     the kill switch, containments (stop, resume, status, extend)\n"
+           "  approve   approve an action the guard rails held\n"
+           "  deny      deny an action the guard rails held\n"
+           "  audit     verify the audit chain\n"
+           "  secret    keep connector secrets (API keys, passwords) encrypted\n"
            "  token     create, list and revoke API tokens\n"
            "  help      show help for a command\n"
            "\n"
@@ -117,11 +122,13 @@ static const struct {
              "id or action name ({\"look\": {...}, \"ask\": {\"answer\": \"yes\"}}); a read\n"
              "action with a recording is answered from it. Nothing is stored unless --db\n"
              "is given.\n"},
-    {"check", "usage: riposte check PLAYBOOK.yml...\n"
+    {"check", "usage: riposte check [--config FILE] [--policy FILE] PLAYBOOK.yml...\n"
               "\n"
               "Validates each playbook (errors as file:line:col: problem) and lists the\n"
               "actions it can reach by effect: read, notify, contain, modify, destroy.\n"
-              "Exit 1 when one does not load.\n"},
+              "With --policy FILE (first), also which budgets or blast radius bound each\n"
+              "effect and whether protected-asset rules cover it. Exit 1 when one does\n"
+              "not load, or when an unbounded contain or destroy is reachable.\n"},
     {"run-list", "usage: riposte run-list [--status S] [--limit N] [--json] [--db PATH]\n"
                  "\n"
                  "Lists runs, newest first (status running, succeeded or failed).\n"},
@@ -153,6 +160,46 @@ static const struct {
               "  --out FILE   write FILE instead of stdout\n"
               "\n"
               "exit: 0 done; 1 refused (the reason on stderr); 2 usage or I/O error.\n"},
+    {"guard", "usage: riposte guard stop|resume [--by NAME] | status | extend ID DURATION\n"
+              "                     [--db PATH]\n"
+              "\n"
+              "stop     the kill switch: every new effect above notify (contain, modify,\n"
+              "         destroy) is held for an approval, on every node within a second;\n"
+              "         reads and notifications go on.\n"
+              "resume   decisions follow the policy again.\n"
+              "status   the switch and the time-boxed containments.\n"
+              "extend   push a containment's release back by DURATION from now.\n"},
+    {"approve", "usage: riposte approve ID [--by NAME] [--db PATH]\n"
+                "\n"
+                "Approves an action the guard rails held (ID from riposte prompt list). An\n"
+                "approval after the deadline is refused.\n"},
+    {"deny", "usage: riposte deny ID [--by NAME] [--db PATH]\n"
+             "\n"
+             "Denies an action the guard rails held: its step fails.\n"},
+    {"audit", "usage: riposte audit verify [--db PATH]\n"
+              "\n"
+              "Walks the audit chain (each entry holds the hash of the one before) and\n"
+              "reports the first entry that was changed, removed or reordered. Exit 1 then.\n"},
+    {"secret", "usage: riposte secret set NAME [--db PATH] [--key-file FILE] [--config FILE]\n"
+               "       riposte secret list [--json] [--db PATH] [--key-file FILE] [--config FILE]\n"
+               "       riposte secret rm NAME [--db PATH] [--key-file FILE] [--config FILE]\n"
+               "\n"
+               "Keeps the API keys and passwords connectors use, encrypted in the database\n"
+               "(XChaCha20-Poly1305) under a master key that never enters it. A configuration\n"
+               "names a secret as { secret: NAME }.\n"
+               "\n"
+               "set reads the value from stdin, never from the command line: at a terminal\n"
+               "one line with echo off, else everything to end of input; one trailing newline\n"
+               "is dropped; empty values, NUL bytes and values over 64 KiB are refused.\n"
+               "list prints names and update times, never values. rm deletes one.\n"
+               "\n"
+               "The key: $RIPOSTE_SECRET_KEY (64 hex digits), else --key-file, else the\n"
+               "configuration's secrets.key_file, else DB.secret-key. set creates that file\n"
+               "(mode 0600, a random key) when there is no key yet: back it up. A key file\n"
+               "that group or others can read is refused.\n"
+               "\n"
+               "exit: 0 done; 1 refused (no such secret, another key, exposed key file);\n"
+               "      2 usage or I/O error.\n"},
     {"help", "usage: riposte help [COMMAND]\n"},
 };
 

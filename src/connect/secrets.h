@@ -1,13 +1,11 @@
 /*
  * secrets.h: the secret store. API keys, passwords and OAuth client secrets
- * are kept in the database encrypted with libsodium (crypto_secretbox:
- * XSalsa20-Poly1305, a fresh random nonce per value) under a 32-byte master
- * key that never enters the database: it comes from $RIPOSTE_SECRET_KEY (64
+ * are kept in the database encrypted with libsodium (XChaCha20-Poly1305
+ * AEAD, a fresh random nonce per value, the name as additional data) under a
+ * 32-byte master key that never enters the database: it comes from $RIPOSTE_SECRET_KEY (64
  * hex digits) or from a key file of mode 0600 (created with a new random key
- * by `riposte secret set` when neither exists). The name of a secret is bound
- * to its ciphertext (as additional data through the nonce derivation, or by
- * authenticating name||value), so a row moved to another name does not
- * decrypt.
+ * by `riposte secret set` when neither exists). The name is bound to the
+ * ciphertext, so a row moved to another name does not decrypt.
  *
  *   riposte secret set NAME        (value from stdin, never from argv)
  *   riposte secret list            (names and dates, never values)

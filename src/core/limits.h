@@ -497,9 +497,11 @@
 /* Wait before retrying a group commit that failed (disk full, lock held). */
 #define RP_ENGINE_RETRY_MS 200
 
-/* How often the engine looks for prompts answered by another process, and
- * how many answers one look takes (the rest come at the next look). */
-#define RP_PROMPT_POLL_MS  1000
+/* How often the engine looks for prompts answered by another process, for
+ * the kill switch (which must hold within a second on every node) and for
+ * expired containments; and how many answers one look takes (the rest come
+ * at the next look). */
+#define RP_PROMPT_POLL_MS  500
 #define RP_PROMPT_POLL_MAX 1000
 
 /* The body of a small API request (start a run, answer a prompt, a form
@@ -625,7 +627,7 @@
 
 /* Faults armed at once, and the longest "slow" delay: a test needs a few, and a
  * delay beyond a minute only outlasts the test's own timeouts. */
-#define RP_LAB_FAULTS_MAX        64
+#define RP_LAB_FAULTS_MAX         64
 #define RP_LAB_FAULT_DELAY_MAX_MS 60000
 
 /* OAuth and session tokens alive at once: a test run takes tens; the oldest
@@ -646,5 +648,60 @@
 #define RP_LAB_PAGE_MAX 1000
 
 /* --- guard rails (guard/) --- */
+
+/* One policy file. A real policy is a few KB; lists of protected users and
+ * servers reach thousands of names (tens of KB). 1 MiB leaves room and bounds
+ * the node tree libyaml's events build. */
+#define RP_POLICY_MAX_BYTES (1024u * 1024u)
+
+/* YAML nodes in one policy file: 1 MiB of one-character flow items would
+ * otherwise make half a million nodes. 131072 holds lists of 100000 names. */
+#define RP_POLICY_NODES_MAX 131072
+
+/* Nesting of a policy's YAML: the deepest place (a protected rule's list)
+ * sits at depth 4; 16 refuses anything else before it costs stack. */
+#define RP_POLICY_YAML_DEPTH_MAX 16
+
+/* Rules in each list (protected, budgets, approvals). A policy has tens; every
+ * decision walks the lists, so a thousand keeps a decision in microseconds. */
+#define RP_GUARD_RULES_MAX 1000
+
+/* Host globs and address ranges in the whole policy: they are matched one by
+ * one against every target (exact names use a binary search), so this bounds
+ * a decision's work at targets x patterns. */
+#define RP_GUARD_PATTERNS_MAX 1024
+
+/* Targets one action may name (hosts to isolate, addresses to block). A
+ * block list of thousands of IOCs is real; past this the guard cannot check
+ * them all in a loop turn and denies the action instead of guessing. */
+#define RP_GUARD_TARGETS_MAX 10000
+
+/* Depth to which an action's parameters are searched for targets: the depth
+ * of any JSON the engine accepts, so that no nesting hides a target. */
+#define RP_GUARD_PARAMS_DEPTH RP_JSON_MAX_DEPTH
+
+/* Highest budget `max` and blast radius: a billion is "no limit" written out;
+ * more is a typo. */
+#define RP_GUARD_COUNT_MAX 1000000000
+
+/* Longest window, timeout or containment a policy may write: a year, like a
+ * playbook's durations (a longer one is a typo and nears int64 overflow when
+ * added to now). */
+#define RP_GUARD_DURATION_MAX_MS (366LL * 24 * 3600 * 1000)
+
+/* A hold whose rule gives no timeout waits this long for its approver, then
+ * follows on_timeout (deny unless told otherwise): a shift. */
+#define RP_GUARD_HOLD_TIMEOUT_DEFAULT_MS (8LL * 3600 * 1000)
+
+/* Holds made by the kill switch wait a day for an administrator (or the
+ * policy's kill_switch.timeout) and are then denied: a stop is not undone by
+ * the clock. */
+#define RP_GUARD_KILL_TIMEOUT_MS (24LL * 3600 * 1000)
+
+/* Longest approver role name (struct guard_decision's approver field). */
+#define RP_GUARD_ROLE_MAX 63
+
+/* Longest budget name: "budget NAME" fits the decision's rule field. */
+#define RP_GUARD_NAME_MAX 100
 
 #endif

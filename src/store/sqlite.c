@@ -194,6 +194,61 @@ static const char *const MIGRATIONS[] = {
     "  answered_ms INTEGER"
     ");"
     "CREATE INDEX prompts_answered ON prompts (answered_ms) WHERE answered_ms IS NOT NULL;",
+
+    /* 3: the secret store (connect/secrets.c): ciphertexts only, never a key */
+    "CREATE TABLE secrets ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  nonce BLOB NOT NULL,"
+    "  ciphertext BLOB NOT NULL,"
+    "  updated_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
+
+    /* 4: the guard rails: allowed effects (budgets, blast radius), the kill
+     * switch, the audit chain, time-boxed containments */
+    "CREATE TABLE guard_actions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  playbook TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  effect INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX guard_actions_ts ON guard_actions (ts_ms);"
+    "CREATE TABLE guard_targets ("
+    "  action_id INTEGER NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  effect INTEGER NOT NULL,"
+    "  target TEXT NOT NULL"
+    ");"
+    "CREATE INDEX guard_targets_run ON guard_targets (run_id, effect);"
+    "CREATE TABLE guard_state ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  stopped INTEGER NOT NULL,"
+    "  changed_ms INTEGER NOT NULL,"
+    "  changed_by TEXT NOT NULL"
+    ");"
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL"
+    ");"
+    "CREATE TABLE containments ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  release_action TEXT NOT NULL,"
+    "  params TEXT NOT NULL,"
+    "  until_ms INTEGER NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'active',"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX containments_due ON containments (until_ms) "
+    "WHERE status IN ('active', 'extended');",
 };
 
 #define SQ_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -255,6 +310,23 @@ enum stmt_id {
     ST_PROMPT_EXPIRE,
     ST_PROMPT_LIST,
     ST_PROMPT_ANSWERED_SINCE,
+    ST_SECRET_PUT,
+    ST_SECRET_GET,
+    ST_SECRET_LIST,
+    ST_SECRET_REMOVE,
+    ST_GUARD_ACTION_ADD,
+    ST_GUARD_TARGET_ADD,
+    ST_GUARD_COUNT,
+    ST_GUARD_RUN_TARGETS,
+    ST_GUARD_STATE_GET,
+    ST_GUARD_STATE_SET,
+    ST_AUDIT_LAST,
+    ST_AUDIT_PUT,
+    ST_AUDIT_ROWS,
+    ST_CONTAINMENT_ADD,
+    ST_CONTAINMENT_DUE,
+    ST_CONTAINMENT_SET,
+    ST_CONTAINMENT_LIST,
     ST_COUNT
 };
 
@@ -352,6 +424,45 @@ static const char *const SQL[ST_COUNT] = {
                        "WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
     [ST_PROMPT_ANSWERED_SINCE] = "SELECT id FROM prompts WHERE answered_ms >= ?1 "
                                  "AND status = 'answered' ORDER BY answered_ms LIMIT ?2",
+    [ST_SECRET_PUT] = "INSERT INTO secrets (name, nonce, ciphertext, updated_ms) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET "
+                      "nonce = excluded.nonce, ciphertext = excluded.ciphertext, "
+                      "updated_ms = excluded.updated_ms",
+    [ST_SECRET_GET] = "SELECT nonce, ciphertext FROM secrets WHERE name = ?1",
+    [ST_SECRET_LIST] = "SELECT name, updated_ms FROM secrets ORDER BY name LIMIT ?2",
+    [ST_SECRET_REMOVE] = "DELETE FROM secrets WHERE name = ?1",
+    [ST_GUARD_ACTION_ADD] = "INSERT INTO guard_actions (ts_ms, run_id, playbook, action, effect) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_GUARD_TARGET_ADD] = "INSERT INTO guard_targets (action_id, run_id, effect, target) "
+                            "VALUES (?1, ?2, ?3, ?4)",
+    [ST_GUARD_COUNT] = "SELECT count(*) FROM guard_actions WHERE ts_ms >= ?1 "
+                       "AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR effect = ?3) "
+                       "AND (?4 IS NULL OR playbook = ?4)",
+    [ST_GUARD_RUN_TARGETS] = "SELECT DISTINCT target FROM guard_targets "
+                             "WHERE run_id = ?1 AND effect = ?2",
+    [ST_GUARD_STATE_GET] = "SELECT stopped, changed_ms, changed_by FROM guard_state WHERE id = 1",
+    [ST_GUARD_STATE_SET] = "INSERT INTO guard_state (id, stopped, changed_ms, changed_by) "
+                           "VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET "
+                           "stopped = ?1, changed_ms = ?2, changed_by = ?3",
+    [ST_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [ST_AUDIT_PUT] = "INSERT INTO audit (seq, ts_ms, actor, kind, detail, prev_hash, hash) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* ts_ms AS ts: the raw integer (rows_json would format a _ms column) */
+    [ST_AUDIT_ROWS] = "SELECT seq, ts_ms AS ts, actor, kind, detail, prev_hash, hash FROM audit "
+                      "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_CONTAINMENT_ADD] = "INSERT INTO containments (id, run_id, action, release_action, params, "
+                           "until_ms, created_ms, updated_ms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    [ST_CONTAINMENT_DUE] = "SELECT id, run_id, action, release_action, params AS params_json, "
+                           "until_ms FROM containments "
+                           "WHERE status IN ('active', 'extended') AND until_ms <= ?1 "
+                           "ORDER BY until_ms LIMIT 100",
+    [ST_CONTAINMENT_SET] = "UPDATE containments SET status = ?2, "
+                           "until_ms = CASE WHEN ?3 > 0 THEN ?3 ELSE until_ms END, "
+                           "updated_ms = ?4 WHERE id = ?1",
+    [ST_CONTAINMENT_LIST] = "SELECT id, run_id, action, release_action, params AS params_json, "
+                            "until_ms, status, created_ms, updated_ms FROM containments "
+                            "WHERE ?1 IS NULL ORDER BY created_ms DESC LIMIT 1000",
 };
 
 /* --- the handle ----------------------------------------------------------------------- */
@@ -1944,6 +2055,351 @@ static rp_status sq_prompt_list_json(struct store *base, const char *status, siz
     return query_json(sq(base), ST_PROMPT_LIST, status, (int64_t)limit, out, "listing prompts");
 }
 
+/* --- secrets ------------------------------------------------------------------------------- */
+
+static rp_status sq_secret_put(struct store *base, const char *name, const unsigned char *nonce,
+                               size_t nonce_len, const unsigned char *ct, size_t ct_len,
+                               int64_t updated_ms)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_SECRET_PUT, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    bind_blob(&b, 2, nonce, nonce_len);
+    bind_blob(&b, 3, ct, ct_len);
+    bind_int(&b, 4, updated_ms);
+    return step_done(s, st, b.rc, "storing a secret");
+}
+
+/* A copy of blob column col in a new buffer (at least one byte, so that an
+ * empty blob is not mistaken for a failed allocation). */
+static unsigned char *col_blob(sqlite3_stmt *st, int col, size_t *len)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    unsigned char *out = malloc(n > 0 ? n : 1);
+    if (out != NULL && n > 0)
+        memcpy(out, p, n);
+    *len = n;
+    return out;
+}
+
+static rp_status sq_secret_get(struct store *base, const char *name, unsigned char **nonce,
+                               size_t *nonce_len, unsigned char **ct, size_t *ct_len)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_SECRET_GET, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW) {
+        *nonce = col_blob(st, 0, nonce_len);
+        *ct = col_blob(st, 1, ct_len);
+        if (*nonce == NULL || *ct == NULL) {
+            free(*nonce);
+            free(*ct);
+            *nonce = *ct = NULL;
+            ret = set_err(s, RP_E_NOMEM, "reading a secret: out of memory");
+        }
+    } else if (rc == SQLITE_DONE) {
+        ret = set_err(s, RP_E_NOTFOUND, "no secret named '%s'", name);
+    } else {
+        ret = db_err(s, rc, "reading a secret");
+    }
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_secret_list_json(struct store *base, json_t **out)
+{
+    return query_json(sq(base), ST_SECRET_LIST, NULL, RP_SECRETS_LIST_MAX, out, "listing secrets");
+}
+
+static rp_status sq_secret_remove(struct store *base, const char *name)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_SECRET_REMOVE, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    ret = step_done(s, st, b.rc, "removing a secret");
+    if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+        ret = set_err(s, RP_E_NOTFOUND, "no secret named '%s'", name);
+    return ret;
+}
+
+/* --- guard rails --------------------------------------------------------------------------- */
+
+static rp_status sq_guard_action_add(struct store *base, int64_t ts_ms, const char *run_id,
+                                     const char *playbook, const char *action, int effect,
+                                     json_t *targets)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_GUARD_ACTION_ADD, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_int(&b, 1, ts_ms);
+    bind_text(&b, 2, run_id);
+    bind_text(&b, 3, playbook);
+    bind_text(&b, 4, action);
+    bind_int(&b, 5, effect);
+    ret = step_done(s, st, b.rc, "recording a guarded action");
+    if (ret != RP_OK)
+        return ret;
+    int64_t id = sqlite3_last_insert_rowid(s->db);
+    size_t i;
+    json_t *t;
+    json_array_foreach(targets, i, t)
+    {
+        char key[600];
+        snprintf(key, sizeof key, "%s:%s", json_string_value(json_object_get(t, "type")),
+                 json_string_value(json_object_get(t, "value")));
+        if ((ret = stmt_get(s, ST_GUARD_TARGET_ADD, &st)) != RP_OK)
+            return ret;
+        b = (struct binder){st, SQLITE_OK};
+        bind_int(&b, 1, id);
+        bind_text(&b, 2, run_id);
+        bind_int(&b, 3, effect);
+        bind_text(&b, 4, key);
+        if ((ret = step_done(s, st, b.rc, "recording a guarded target")) != RP_OK)
+            return ret;
+    }
+    return RP_OK;
+}
+
+static rp_status sq_guard_count(struct store *base, int64_t since_ms, const char *action,
+                                int effect, const char *playbook, int64_t *out)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_GUARD_COUNT, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_int(&b, 1, since_ms);
+    bind_text(&b, 2, action);
+    if (effect >= 0)
+        bind_int(&b, 3, effect);
+    bind_text(&b, 4, playbook);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        ret = db_err(s, rc, "counting guarded actions");
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_guard_run_targets(struct store *base, const char *run_id, int effect,
+                                      json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    json_t *arr = json_array();
+    sqlite3_stmt *st = NULL;
+    rp_status ret = arr != NULL ? stmt_get(s, ST_GUARD_RUN_TARGETS, &st) : RP_E_NOMEM;
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_text(&b, 1, run_id);
+        bind_int(&b, 2, effect);
+        int rc = b.rc;
+        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            json_array_append_new(arr, json_string(col_text(st, 0)));
+            rc = SQLITE_OK;
+        }
+        if (rc != SQLITE_DONE)
+            ret = db_err(s, rc, "reading a run's targets");
+        stmt_done(st);
+    }
+    if (ret != RP_OK) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = arr;
+    return RP_OK;
+}
+
+static rp_status sq_guard_state_get(struct store *base, bool *stopped, int64_t *changed_ms,
+                                    char *by, size_t by_cap)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_GUARD_STATE_GET, &st);
+    if (ret != RP_OK)
+        return ret;
+    int rc = sqlite3_step(st);
+    *stopped = false;
+    *changed_ms = 0;
+    if (by_cap > 0)
+        by[0] = '\0';
+    if (rc == SQLITE_ROW) {
+        *stopped = sqlite3_column_int(st, 0) != 0;
+        *changed_ms = sqlite3_column_int64(st, 1);
+        if (by_cap > 0 && !col_copy(st, 2, by, by_cap))
+            by[0] = '\0';
+    } else if (rc != SQLITE_DONE) {
+        ret = db_err(s, rc, "reading the kill switch");
+    }
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_guard_state_set(struct store *base, bool stopped, const char *by, int64_t ts_ms)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_GUARD_STATE_SET, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_int(&b, 1, stopped ? 1 : 0);
+    bind_int(&b, 2, ts_ms);
+    bind_text(&b, 3, by);
+    return step_done(s, st, b.rc, "setting the kill switch");
+}
+
+static rp_status sq_audit_last(struct store *base, int64_t *seq, char hash[65])
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_AUDIT_LAST, &st);
+    if (ret != RP_OK)
+        return ret;
+    int rc = sqlite3_step(st);
+    *seq = 0;
+    hash[0] = '\0';
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        if (!col_copy(st, 1, hash, 65))
+            ret = set_err(s, RP_E_STORE, "audit: a stored hash is too long");
+    } else if (rc != SQLITE_DONE) {
+        ret = db_err(s, rc, "reading the audit chain");
+    }
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_audit_put(struct store *base, int64_t seq, int64_t ts_ms, const char *actor,
+                              const char *kind, const char *detail, const char *prev_hash,
+                              const char *hash)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_AUDIT_PUT, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_int(&b, 1, seq);
+    bind_int(&b, 2, ts_ms);
+    bind_text(&b, 3, actor);
+    bind_text(&b, 4, kind);
+    bind_text(&b, 5, detail);
+    bind_text(&b, 6, prev_hash);
+    bind_text(&b, 7, hash);
+    return step_done(s, st, b.rc, "appending to the audit chain");
+}
+
+static rp_status sq_audit_rows(struct store *base, int64_t after_seq, size_t limit, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    json_t *arr = json_array();
+    sqlite3_stmt *st = NULL;
+    rp_status ret = arr != NULL ? stmt_get(s, ST_AUDIT_ROWS, &st) : RP_E_NOMEM;
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_int(&b, 1, after_seq);
+        bind_int(&b, 2, (int64_t)limit);
+        ret = b.rc == SQLITE_OK ? rows_json(s, st, arr, "reading the audit chain")
+                                : db_err(s, b.rc, "reading the audit chain");
+        stmt_done(st);
+    }
+    if (ret != RP_OK) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = arr;
+    return RP_OK;
+}
+
+static rp_status sq_containment_add(struct store *base, const char *id, const char *run_id,
+                                    const char *action, const char *release_action, json_t *params,
+                                    int64_t until_ms, int64_t ts_ms)
+{
+    struct sqlite_store *s = sq(base);
+    char *text = json_text(params);
+    if (text == NULL)
+        return set_err(s, RP_E_NOMEM, "containment: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CONTAINMENT_ADD, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_text(&b, 1, id);
+        bind_text(&b, 2, run_id);
+        bind_text(&b, 3, action);
+        bind_text(&b, 4, release_action);
+        bind_text(&b, 5, text);
+        bind_int(&b, 6, until_ms);
+        bind_int(&b, 7, ts_ms);
+        ret = step_done(s, st, b.rc, "recording a containment");
+    }
+    free(text);
+    return ret;
+}
+
+static rp_status sq_containment_due(struct store *base, int64_t now_ms, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    json_t *arr = json_array();
+    sqlite3_stmt *st = NULL;
+    rp_status ret = arr != NULL ? stmt_get(s, ST_CONTAINMENT_DUE, &st) : RP_E_NOMEM;
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_int(&b, 1, now_ms);
+        ret = b.rc == SQLITE_OK ? rows_json(s, st, arr, "reading due containments")
+                                : db_err(s, b.rc, "reading due containments");
+        stmt_done(st);
+    }
+    if (ret != RP_OK) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = arr;
+    return RP_OK;
+}
+
+static rp_status sq_containment_set(struct store *base, const char *id, const char *status,
+                                    int64_t until_ms, int64_t ts_ms)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CONTAINMENT_SET, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, id);
+    bind_text(&b, 2, status);
+    bind_int(&b, 3, until_ms);
+    bind_int(&b, 4, ts_ms);
+    ret = step_done(s, st, b.rc, "updating a containment");
+    if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+        ret = set_err(s, RP_E_NOTFOUND, "no containment '%s'", id);
+    return ret;
+}
+
+static rp_status sq_containment_list_json(struct store *base, json_t **out)
+{
+    return query_json(sq(base), ST_CONTAINMENT_LIST, NULL, 0, out, "listing containments");
+}
+
 static const char *sq_errmsg(struct store *base)
 {
     return sq(base)->errmsg;
@@ -1988,5 +2444,21 @@ static const struct store_backend SQLITE_BACKEND = {
     .prompt_expire = sq_prompt_expire,
     .prompt_answered_since = sq_prompt_answered_since,
     .prompt_list_json = sq_prompt_list_json,
+    .secret_put = sq_secret_put,
+    .secret_get = sq_secret_get,
+    .secret_list_json = sq_secret_list_json,
+    .secret_remove = sq_secret_remove,
+    .guard_action_add = sq_guard_action_add,
+    .guard_count = sq_guard_count,
+    .guard_run_targets = sq_guard_run_targets,
+    .guard_state_get = sq_guard_state_get,
+    .guard_state_set = sq_guard_state_set,
+    .audit_last = sq_audit_last,
+    .audit_put = sq_audit_put,
+    .audit_rows = sq_audit_rows,
+    .containment_add = sq_containment_add,
+    .containment_due = sq_containment_due,
+    .containment_set = sq_containment_set,
+    .containment_list_json = sq_containment_list_json,
     .errmsg = sq_errmsg,
 };

@@ -289,6 +289,122 @@ rp_status store_prompt_list_json(struct store *s, const char *status, size_t lim
     return s->ops->prompt_list_json(s, status, limit, out);
 }
 
+rp_status store_secret_put(struct store *s, const char *name, const unsigned char *nonce,
+                           size_t nonce_len, const unsigned char *ct, size_t ct_len,
+                           int64_t updated_ms)
+{
+    RP_ASSERT(s != NULL && name != NULL && nonce != NULL && ct != NULL);
+    return s->ops->secret_put(s, name, nonce, nonce_len, ct, ct_len, updated_ms);
+}
+
+rp_status store_secret_get(struct store *s, const char *name, unsigned char **nonce,
+                           size_t *nonce_len, unsigned char **ct, size_t *ct_len)
+{
+    RP_ASSERT(s != NULL && name != NULL && nonce != NULL && nonce_len != NULL && ct != NULL &&
+              ct_len != NULL);
+    *nonce = NULL;
+    *ct = NULL;
+    return s->ops->secret_get(s, name, nonce, nonce_len, ct, ct_len);
+}
+
+rp_status store_secret_list_json(struct store *s, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    *out = NULL;
+    return s->ops->secret_list_json(s, out);
+}
+
+rp_status store_secret_remove(struct store *s, const char *name)
+{
+    RP_ASSERT(s != NULL && name != NULL);
+    return s->ops->secret_remove(s, name);
+}
+
+/* --- guard rails: see store.h ------------------------------------------------------------ */
+
+rp_status store_guard_action_add(struct store *s, int64_t ts_ms, const char *run_id,
+                                 const char *playbook, const char *action, int effect,
+                                 json_t *targets)
+{
+    RP_ASSERT(s != NULL && run_id != NULL && playbook != NULL && action != NULL);
+    return s->ops->guard_action_add(s, ts_ms, run_id, playbook, action, effect, targets);
+}
+
+rp_status store_guard_count(struct store *s, int64_t since_ms, const char *action, int effect,
+                            const char *playbook, int64_t *out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    return s->ops->guard_count(s, since_ms, action, effect, playbook, out);
+}
+
+rp_status store_guard_run_targets(struct store *s, const char *run_id, int effect, json_t **out)
+{
+    RP_ASSERT(s != NULL && run_id != NULL && out != NULL);
+    return s->ops->guard_run_targets(s, run_id, effect, out);
+}
+
+rp_status store_guard_state_get(struct store *s, bool *stopped, int64_t *changed_ms, char *by,
+                                size_t by_cap)
+{
+    RP_ASSERT(s != NULL && stopped != NULL && changed_ms != NULL);
+    return s->ops->guard_state_get(s, stopped, changed_ms, by, by_cap);
+}
+
+rp_status store_guard_state_set(struct store *s, bool stopped, const char *by, int64_t ts_ms)
+{
+    RP_ASSERT(s != NULL && by != NULL);
+    return s->ops->guard_state_set(s, stopped, by, ts_ms);
+}
+
+rp_status store_audit_last(struct store *s, int64_t *seq, char hash[65])
+{
+    RP_ASSERT(s != NULL && seq != NULL && hash != NULL);
+    return s->ops->audit_last(s, seq, hash);
+}
+
+rp_status store_audit_put(struct store *s, int64_t seq, int64_t ts_ms, const char *actor,
+                          const char *kind, const char *detail, const char *prev_hash,
+                          const char *hash)
+{
+    RP_ASSERT(s != NULL && actor != NULL && kind != NULL && detail != NULL && prev_hash != NULL &&
+              hash != NULL);
+    return s->ops->audit_put(s, seq, ts_ms, actor, kind, detail, prev_hash, hash);
+}
+
+rp_status store_audit_rows(struct store *s, int64_t after_seq, size_t limit, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    return s->ops->audit_rows(s, after_seq, limit, out);
+}
+
+rp_status store_containment_add(struct store *s, const char *id, const char *run_id,
+                                const char *action, const char *release_action, json_t *params,
+                                int64_t until_ms, int64_t ts_ms)
+{
+    RP_ASSERT(s != NULL && id != NULL && run_id != NULL && action != NULL &&
+              release_action != NULL);
+    return s->ops->containment_add(s, id, run_id, action, release_action, params, until_ms, ts_ms);
+}
+
+rp_status store_containment_due(struct store *s, int64_t now_ms, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    return s->ops->containment_due(s, now_ms, out);
+}
+
+rp_status store_containment_set(struct store *s, const char *id, const char *status,
+                                int64_t until_ms, int64_t ts_ms)
+{
+    RP_ASSERT(s != NULL && id != NULL && status != NULL);
+    return s->ops->containment_set(s, id, status, until_ms, ts_ms);
+}
+
+rp_status store_containment_list_json(struct store *s, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    return s->ops->containment_list_json(s, out);
+}
+
 const char *store_errmsg(struct store *s)
 {
     if (s == NULL)

@@ -253,6 +253,75 @@ rp_status store_prompt_answered_since(struct store *s, int64_t since_ms,
 rp_status store_prompt_list_json(struct store *s, const char *status, size_t limit,
                                  json_t **out) RP_MUST_CHECK;
 
+/* --- secrets (connect/secrets.h) ------------------------------------------------------- */
+
+/* The store keeps only what connect/secrets.c encrypted: a nonce and a
+ * ciphertext per name. It never sees a key or a value. */
+
+/* Stores (or replaces) the row of name. Commits by itself outside a batch. */
+rp_status store_secret_put(struct store *s, const char *name, const unsigned char *nonce,
+                           size_t nonce_len, const unsigned char *ct, size_t ct_len,
+                           int64_t updated_ms) RP_MUST_CHECK;
+
+/* The row of name: *nonce and *ct are new buffers (malloc) the caller frees;
+ * NOTFOUND when there is none. */
+rp_status store_secret_get(struct store *s, const char *name, unsigned char **nonce,
+                           size_t *nonce_len, unsigned char **ct, size_t *ct_len) RP_MUST_CHECK;
+
+/* Names and update times as JSON [{name, updated}], by name, at most
+ * RP_SECRETS_LIST_MAX. */
+rp_status store_secret_list_json(struct store *s, json_t **out) RP_MUST_CHECK;
+
+/* Removes the row of name; NOTFOUND when there is none. */
+rp_status store_secret_remove(struct store *s, const char *name) RP_MUST_CHECK;
+
+/* --- guard rails ------------------------------------------------------------------------- */
+
+/* One effect the guard allowed (budgets and blast radius count these).
+ * targets: [{type, value}]. Inside a batch. */
+rp_status store_guard_action_add(struct store *s, int64_t ts_ms, const char *run_id,
+                                 const char *playbook, const char *action, int effect,
+                                 json_t *targets) RP_MUST_CHECK;
+
+/* Allowed effects since since_ms matching action, effect (< 0: any) and
+ * playbook (NULL: any). */
+rp_status store_guard_count(struct store *s, int64_t since_ms, const char *action, int effect,
+                            const char *playbook, int64_t *out) RP_MUST_CHECK;
+
+/* The distinct targets ("type:value") of effect in one run, as a JSON array. */
+rp_status store_guard_run_targets(struct store *s, const char *run_id, int effect,
+                                  json_t **out) RP_MUST_CHECK;
+
+/* The kill switch: stopped or not, since when and by whom. */
+rp_status store_guard_state_get(struct store *s, bool *stopped, int64_t *changed_ms, char *by,
+                                size_t by_cap) RP_MUST_CHECK;
+rp_status store_guard_state_set(struct store *s, bool stopped, const char *by,
+                                int64_t ts_ms) RP_MUST_CHECK;
+
+/* The audit chain: the last entry's seq and hash ("" and 0 when empty), and
+ * appending one entry (the caller computed its hash with audit_hash). Inside
+ * the batch that holds what it records. */
+rp_status store_audit_last(struct store *s, int64_t *seq, char hash[65]) RP_MUST_CHECK;
+rp_status store_audit_put(struct store *s, int64_t seq, int64_t ts_ms, const char *actor,
+                          const char *kind, const char *detail, const char *prev_hash,
+                          const char *hash) RP_MUST_CHECK;
+
+/* Entries after seq in order, at most limit, as [{seq, ts_ms, actor, kind, detail,
+ * prev_hash, hash}] with ts_ms an integer and detail the stored text. */
+rp_status store_audit_rows(struct store *s, int64_t after_seq, size_t limit,
+                           json_t **out) RP_MUST_CHECK;
+
+/* Time-boxed containments: one row per contain that must be released at
+ * until_ms by release_action with params. status: active, released, extended,
+ * failed. */
+rp_status store_containment_add(struct store *s, const char *id, const char *run_id,
+                                const char *action, const char *release_action, json_t *params,
+                                int64_t until_ms, int64_t ts_ms) RP_MUST_CHECK;
+rp_status store_containment_due(struct store *s, int64_t now_ms, json_t **out) RP_MUST_CHECK;
+rp_status store_containment_set(struct store *s, const char *id, const char *status,
+                                int64_t until_ms, int64_t ts_ms) RP_MUST_CHECK;
+rp_status store_containment_list_json(struct store *s, json_t **out) RP_MUST_CHECK;
+
 /* The backend's last error text (for logs), never NULL. */
 const char *store_errmsg(struct store *s);
 

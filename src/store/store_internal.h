@@ -75,6 +75,36 @@ struct store_backend {
     rp_status (*prompt_answered_since)(struct store *s, int64_t since_ms, json_t **out);
     rp_status (*prompt_list_json)(struct store *s, const char *status, size_t limit, json_t **out);
 
+    rp_status (*secret_put)(struct store *s, const char *name, const unsigned char *nonce,
+                            size_t nonce_len, const unsigned char *ct, size_t ct_len,
+                            int64_t updated_ms);
+    rp_status (*secret_get)(struct store *s, const char *name, unsigned char **nonce,
+                            size_t *nonce_len, unsigned char **ct, size_t *ct_len);
+    rp_status (*secret_list_json)(struct store *s, json_t **out);
+    rp_status (*secret_remove)(struct store *s, const char *name);
+
+    rp_status (*guard_action_add)(struct store *s, int64_t ts_ms, const char *run_id,
+                                  const char *playbook, const char *action, int effect,
+                                  json_t *targets);
+    rp_status (*guard_count)(struct store *s, int64_t since_ms, const char *action, int effect,
+                             const char *playbook, int64_t *out);
+    rp_status (*guard_run_targets)(struct store *s, const char *run_id, int effect, json_t **out);
+    rp_status (*guard_state_get)(struct store *s, bool *stopped, int64_t *changed_ms, char *by,
+                                 size_t by_cap);
+    rp_status (*guard_state_set)(struct store *s, bool stopped, const char *by, int64_t ts_ms);
+    rp_status (*audit_last)(struct store *s, int64_t *seq, char hash[65]);
+    rp_status (*audit_put)(struct store *s, int64_t seq, int64_t ts_ms, const char *actor,
+                           const char *kind, const char *detail, const char *prev_hash,
+                           const char *hash);
+    rp_status (*audit_rows)(struct store *s, int64_t after_seq, size_t limit, json_t **out);
+    rp_status (*containment_add)(struct store *s, const char *id, const char *run_id,
+                                 const char *action, const char *release_action, json_t *params,
+                                 int64_t until_ms, int64_t ts_ms);
+    rp_status (*containment_due)(struct store *s, int64_t now_ms, json_t **out);
+    rp_status (*containment_set)(struct store *s, const char *id, const char *status,
+                                 int64_t until_ms, int64_t ts_ms);
+    rp_status (*containment_list_json)(struct store *s, json_t **out);
+
     const char *(*errmsg)(struct store *s);
 };
 
