@@ -520,6 +520,52 @@
  * 256 is far above that and bounds the action registry (ACTION_REGISTRY_MAX). */
 #define RP_CONNECTORS_MAX 256
 
+/* smtp: recipients of one mail (to + cc). A notice goes to a team or to the
+ * users a phishing mail reached; 500 is far above one campaign's notice list
+ * and keeps a templated list from mailing the whole company by mistake. */
+#define RP_SMTP_RCPTS_MAX 500
+
+/* smtp: one header value (subject, one address) before encoding. RFC 5322
+ * lines stop at 998 bytes; a longer subject is a template gone wrong. */
+#define RP_SMTP_HEADER_MAX 998
+
+/* smtp: a whole encoded message (headers, both bodies, base64/QP overhead).
+ * Notices are text; 10 MiB is Postfix's default message_size_limit. */
+#define RP_SMTP_MESSAGE_MAX (10u * 1024u * 1024u)
+
+/* smtp and imap: seconds for connecting, and for a whole transfer, when the
+ * configuration says nothing; a peer that stalls ends the call, never the
+ * worker thread it runs on. */
+#define RP_MAIL_CONNECT_TIMEOUT_S 10
+#define RP_MAIL_TIMEOUT_S         60
+
+/* imap: one fetched message. Mail servers refuse more than 25-50 MiB; a
+ * bigger one is skipped (and marked processed) rather than held in memory. */
+#define RP_IMAP_MESSAGE_MAX (32u * 1024u * 1024u)
+
+/* imap: the text of one command's untagged answers (SEARCH, LIST, STATUS,
+ * header fields): a SEARCH of 100,000 UIDs is about 700 KB. */
+#define RP_IMAP_RESPONSE_MAX (4u * 1024u * 1024u)
+
+/* imap: messages one poll of a source hands to the sink; the rest wait for
+ * the next poll, so a flood of reports cannot hold a worker thread for long. */
+#define RP_IMAP_POLL_BATCH 50
+
+/* imap: users and mailboxes (folders) one search or delete visits. A
+ * company's mailboxes are thousands; a folder tree rarely has 100. */
+#define RP_IMAP_USERS_MAX   10000
+#define RP_IMAP_FOLDERS_MAX 256
+
+/* imap: matches one search reports and one delete acts on. A campaign
+ * reaches hundreds of mailboxes; more is a criterion that matches too much,
+ * and the call fails instead of deleting half of it. */
+#define RP_IMAP_MATCHES_MAX 5000
+
+/* imap: messages per folder whose bodies a search by attachment hash
+ * fetches and hashes (the newest multipart ones): the search is bounded in
+ * time and bytes, and says when it stopped short. */
+#define RP_IMAP_HASH_CANDIDATES_MAX 200
+
 /* ldap: a value looked up (uid, mail, sAMAccountName). Mail addresses stop at
  * 254 bytes (RFC 5321); anything longer is a mistake or an attack. */
 #define RP_LDAP_VALUE_MAX 256

@@ -58,6 +58,15 @@ struct action_def {
      * returns. NULL when start always completes synchronously. */
     void (*cancel)(struct action_call *call);
     void *data; /* for the implementation */
+    /* A contain action: the full name of the action that undoes it (called with
+     * the same parameters when a time-boxed containment expires); NULL when
+     * there is none. */
+    const char *release;
+    /* Top-level output keys that hold a secret (a temporary password): the
+     * engine keeps their value in memory for later steps of the run but
+     * stores, logs and shows "[secret]" instead. NULL-terminated, or NULL.
+     * After a restart the value is gone, which is the safe way to fail. */
+    const char *const *secret_outputs;
 };
 
 struct action_call {
