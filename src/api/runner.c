@@ -17,6 +17,7 @@
 #include "core/time.h"
 #include "engine/engine.h"
 #include "engine/prompt.h"
+#include "guard/guard.h"
 #include "playbook/cron.h"
 #include "playbook/playbook.h"
 #include "store/store.h"
@@ -45,6 +46,8 @@ struct runner {
     struct store *store;
     struct engine *engine;
     char *dir;
+    char *policy_path;
+    struct policy *policy;
     unsigned char key[PROMPT_KEY_BYTES];
     char *public_url;
     uv_async_t async;
@@ -63,6 +66,24 @@ static bool is_dir(const char *p)
 {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Loads the policy file (at start and at each reload); on error the policy in
+ * force stays. */
+static rp_status load_policy(struct runner *r, struct rp_error *err)
+{
+    if (r->policy_path == NULL)
+        return RP_OK;
+    struct policy *p = NULL;
+    rp_status st = policy_load_file(r->policy_path, &p, err);
+    if (st != RP_OK)
+        return st;
+    if (r->engine != NULL)
+        engine_set_policy(r->engine, p);
+    policy_free(r->policy);
+    r->policy = p;
+    log_info("policy.loaded", "file=%s", r->policy_path);
+    return RP_OK;
 }
 
 static rp_status load_dir(struct runner *r, struct rp_error *err)
@@ -134,6 +155,8 @@ static void on_async(uv_async_t *h)
     struct runner *r = h->data;
     if (atomic_exchange(&r->want_reload, false)) {
         struct rp_error err;
+        if (load_policy(r, &err) != RP_OK)
+            log_error("policy.reload", "error=\"%s\" action=\"kept the policy in force\"", err.msg);
         if (load_dir(r, &err) != RP_OK)
             log_error("playbooks.reload", "error=\"%s\" action=\"kept the running set\"", err.msg);
     }
@@ -179,8 +202,14 @@ rp_status runner_new(uv_loop_t *loop, struct store *st, const struct runner_opts
         while (n > 0 && r->public_url[n - 1] == '/') /* links add "/respond/" */
             r->public_url[--n] = '\0';
     }
-    struct engine_opts eo = {
-        .mode = ENGINE_LIVE, .prompt_key = r->key, .public_url = r->public_url};
+    if (o->policy_path != NULL)
+        r->policy_path = strdup(o->policy_path);
+    if ((s = load_policy(r, err)) != RP_OK)
+        goto fail;
+    struct engine_opts eo = {.mode = ENGINE_LIVE,
+                             .prompt_key = r->key,
+                             .public_url = r->public_url,
+                             .policy = r->policy};
     if ((s = engine_new(loop, st, &eo, &r->engine, err)) != RP_OK)
         goto fail;
     uv_async_init(loop, &r->async, on_async);
@@ -220,6 +249,8 @@ static void runner_release(struct runner *r)
     pthread_mutex_destroy(&r->mu);
     free(r->dir);
     free(r->public_url);
+    free(r->policy_path);
+    policy_free(r->policy);
     free(r);
 }
 

@@ -28,7 +28,8 @@ struct runner_opts {
     const char *playbooks_dir;   /* NULL: "playbooks" when that directory exists */
     const char *prompt_key_path; /* NULL: "<db>.prompt-key" */
     const char *db_path;
-    const char *public_url; /* base of the answer links; NULL: http://LISTEN */
+    const char *public_url;  /* base of the answer links; NULL: http://LISTEN */
+    const char *policy_path; /* the guard rails' policy; NULL: none (the kill switch holds) */
 };
 
 rp_status runner_new(struct uv_loop_s *loop, struct store *st, const struct runner_opts *o,

@@ -1500,6 +1500,7 @@ rp_status server_new(const struct server_opts *o, struct server **out, struct rp
     struct runner_opts ro = {.playbooks_dir = o->playbooks_dir,
                              .prompt_key_path = o->prompt_key_path,
                              .db_path = srv->db_path,
+                             .policy_path = o->policy_path,
                              .public_url = srv->public_base};
     st = runner_new(&srv->loop, srv->store, &ro, &srv->runner, err);
     if (st != RP_OK)

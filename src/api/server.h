@@ -91,6 +91,7 @@ struct server_opts {
     const char *prompt_key_path;   /* NULL: DB.prompt-key */
     const char *public_url;        /* base of prompt answer links; NULL: http://LISTEN */
     struct connectors *connectors; /* loaded by the caller; their sources start on the loop */
+    const char *policy_path;       /* the guard rails' policy file, or NULL */
 };
 
 struct server;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <malloc.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,8 @@ static const struct {
     {"extract", cli_extract},   {"cacao", cli_cacao},   {"run", cli_run},
     {"plan", cli_plan},         {"check", cli_check},   {"run-list", cli_run_list},
     {"run-show", cli_run_show}, {"prompt", cli_prompt}, {"lab", cli_lab},
-    {"secret", cli_secret},
+    {"secret", cli_secret},     {"guard", cli_guard},   {"approve", cli_approve},
+    {"deny", cli_deny},         {"audit", cli_audit},
 };
 
 int main(int argc, char **argv)
@@ -56,6 +58,12 @@ int main(int argc, char **argv)
      * freed node, which cost a tenth of ingest time. Without fastbins small
      * blocks still go through the per-thread cache. */
     mallopt(M_MXFAST, 0);
+    /* A peer that closes a socket must give an error, not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
+    /* libuv's pool runs blocking connector calls (LDAP, SMTP, IMAP, DNS):
+     * its default of 4 threads would let four slow directories stall every
+     * other such call. The environment still wins. */
+    setenv("UV_THREADPOOL_SIZE", "16", 0);
     if (argc < 2) {
         cli_help_print(stderr, NULL);
         return CLI_EXIT_USAGE;

@@ -19,6 +19,7 @@
 #include "core/time.h"
 #include "engine/action.h"
 #include "engine/engine.h"
+#include "guard/guard.h"
 #include "model/alert.h"
 #include "playbook/playbook.h"
 #include "store/store.h"
@@ -35,6 +36,7 @@ struct run_args {
     const char *db;
     const char *config;
     const char *playbooks_dir;
+    const char *policy;
     json_t *inputs;
 };
 
@@ -72,6 +74,9 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, bool plan)
             i++;
         } else if (strcmp(o, "--playbooks") == 0 && v != NULL) {
             a->playbooks_dir = v;
+            i++;
+        } else if (strcmp(o, "--policy") == 0 && v != NULL) {
+            a->policy = v;
             i++;
         } else if (strcmp(o, "--case") == 0 && v != NULL && !plan) {
             a->case_id = v;
@@ -221,6 +226,7 @@ static int run_or_plan(int argc, char **argv, bool plan)
     struct secrets *secrets = NULL;
     struct connectors *conns = NULL;
     struct playbook_set subs = {0};
+    struct policy *policy = NULL;
     if (rc != CLI_EXIT_OK)
         goto out;
     rc = CLI_EXIT_USAGE;
@@ -229,6 +235,11 @@ static int run_or_plan(int argc, char **argv, bool plan)
     const char *db_flag = a.db != NULL ? a.db : (getenv("RIPOSTE_DB") == NULL ? cfg.db_path : NULL);
     if (!cli_connectors_load(&cfg, store_default_path(db_flag), &secrets, &conns))
         goto out;
+    const char *policy_path = a.policy != NULL ? a.policy : cfg.policy_path;
+    if (policy_path != NULL && policy_load_file(policy_path, &policy, &err) != RP_OK) {
+        cli_errorf("%s", err.msg);
+        goto out;
+    }
     const char *pb_dir = a.playbooks_dir != NULL ? a.playbooks_dir : cfg.playbooks_dir;
     if (pb_dir != NULL && playbook_set_load_dir(pb_dir, &subs, &err) != RP_OK) {
         cli_errorf("%s", err.msg);
@@ -265,7 +276,8 @@ static int run_or_plan(int argc, char **argv, bool plan)
     struct engine_opts eo = {.mode = plan ? ENGINE_PLAN : ENGINE_LIVE,
                              .replay = replay,
                              .on_run_done = on_done,
-                             .ctx = &wait};
+                             .ctx = &wait,
+                             .policy = policy};
     if (engine_new(&loop, st, &eo, &e, &err) != RP_OK) {
         cli_errorf("%s", err.msg);
         goto out;
@@ -326,6 +338,7 @@ out:
         (void)uv_loop_close(&loop);
     playbook_free(pb);
     playbook_set_fini(&subs);
+    policy_free(policy);
     store_close(st);
     connectors_free(conns);
     secrets_close(secrets);
@@ -347,6 +360,56 @@ int cli_plan(int argc, char **argv)
 }
 
 /* --- check -------------------------------------------------------------------------- */
+
+static void effects_of(const struct pb_list *l, json_t *effects, json_t *unknown);
+
+/* With a policy: what bounds each action above read, and whether a protected
+ * asset rule covers it. Returns true when an unbounded contain or destroy is
+ * reachable (the command then exits non-zero: a change review gate). */
+static bool check_policy(const struct pb_list *l, const struct policy *p, const char *file)
+{
+    bool bad = false;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct pb_step *s = &l->steps[i];
+        const struct pb_list *body = NULL;
+        if (s->kind == PB_FOR_EACH)
+            body = &s->u.for_each.body;
+        else if (s->kind == PB_WHILE)
+            body = &s->u.loop.body;
+        else if (s->kind == PB_PARALLEL)
+            body = &s->u.parallel.branches;
+        else if (s->kind == PB_GROUP)
+            body = &s->u.group.body;
+        if (body != NULL) {
+            bad |= check_policy(body, p, file);
+            continue;
+        }
+        if (s->kind != PB_ACTION)
+            continue;
+        const struct action_def *d = action_find(s->u.action.name);
+        if (d == NULL || d->effect == ACTION_EFFECT_READ)
+            continue;
+        json_t *b = guard_bounds(p, d->name, d->effect);
+        json_t *rules = json_object_get(b, "bounds");
+        bool prot = json_is_true(json_object_get(b, "protected"));
+        bool unbounded = json_array_size(rules) == 0;
+        char *t = rules != NULL ? json_dumps(rules, JSON_COMPACT) : NULL;
+        printf("  %-20s %-8s %s%s%s\n", s->id, action_effect_name(d->effect),
+               unbounded ? "UNBOUNDED" : "bounded by ", unbounded ? "" : (t != NULL ? t : ""),
+               prot ? ", protected assets checked" : ", no protected-asset rule");
+        free(t);
+        if (unbounded &&
+            (d->effect == ACTION_EFFECT_CONTAIN || d->effect == ACTION_EFFECT_DESTROY)) {
+            fprintf(stderr,
+                    "%s: step %s: %s (%s) is reachable and no budget or blast radius "
+                    "bounds it\n",
+                    file, s->id, d->name, action_effect_name(d->effect));
+            bad = true;
+        }
+        json_decref(b);
+    }
+    return bad;
+}
 
 static void effects_of(const struct pb_list *l, json_t *effects, json_t *unknown)
 {
@@ -398,11 +461,24 @@ int cli_check(int argc, char **argv)
     struct secrets *secrets = NULL;
     struct connectors *conns = NULL;
     int first = 1;
-    if (argc > 2 && strcmp(argv[1], "--config") == 0) {
-        if (!cli_config_load(&cfg, argv[2]))
-            return CLI_EXIT_USAGE;
-        first = 3;
-    } else if (!cli_config_load(&cfg, NULL)) {
+    const char *config_path = NULL, *policy_path = NULL;
+    while (first + 1 < argc &&
+           (strcmp(argv[first], "--config") == 0 || strcmp(argv[first], "--policy") == 0)) {
+        if (strcmp(argv[first], "--config") == 0)
+            config_path = argv[first + 1];
+        else
+            policy_path = argv[first + 1];
+        first += 2;
+    }
+    if (!cli_config_load(&cfg, config_path))
+        return CLI_EXIT_USAGE;
+    if (policy_path == NULL)
+        policy_path = cfg.policy_path;
+    struct policy *policy = NULL;
+    struct rp_error perr;
+    if (policy_path != NULL && policy_load_file(policy_path, &policy, &perr) != RP_OK) {
+        cli_errorf("%s", perr.msg);
+        config_fini(&cfg);
         return CLI_EXIT_USAGE;
     }
     if (!cli_connectors_load(&cfg, store_default_path(cfg.db_path), &secrets, &conns)) {
@@ -433,12 +509,18 @@ int cli_check(int argc, char **argv)
             json_array_foreach(list, j, v) printf("%s%s", j ? ", " : " ", json_string_value(v));
             printf("\n");
         }
+        if (policy != NULL) {
+            printf("  under %s:\n", policy_path);
+            if (check_policy(&pb->steps, policy, argv[i]))
+                rc = CLI_EXIT_FAIL;
+        }
         json_decref(effects);
         json_decref(unknown);
         playbook_free(pb);
     }
     connectors_free(conns);
     secrets_close(secrets);
+    policy_free(policy);
     config_fini(&cfg);
     return rc;
 }

@@ -48,14 +48,14 @@ static int flag_value(int argc, char **argv, int *i, const char *name, const cha
 int cli_serve(int argc, char **argv)
 {
     const char *config_path = NULL, *listen = NULL, *db = NULL, *level = NULL, *threads_s = NULL;
-    const char *playbooks = NULL, *prompt_key = NULL, *public_url = NULL;
+    const char *playbooks = NULL, *prompt_key = NULL, *public_url = NULL, *policy = NULL;
     struct {
         const char *name;
         const char **dst;
     } flags[] = {
         {"--config", &config_path},    {"--listen", &listen},         {"--db", &db},
         {"--log-level", &level},       {"--threads", &threads_s},     {"--playbooks", &playbooks},
-        {"--prompt-key", &prompt_key}, {"--public-url", &public_url},
+        {"--prompt-key", &prompt_key}, {"--public-url", &public_url}, {"--policy", &policy},
     };
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -118,6 +118,7 @@ int cli_serve(int argc, char **argv)
         .prompt_key_path = prompt_key != NULL ? prompt_key : cfg.prompt_key,
         .public_url = public_url != NULL ? public_url : cfg.public_url,
         .connectors = conns,
+        .policy_path = policy != NULL ? policy : cfg.policy_path,
     };
     struct rp_error err = {{0}};
     if (server_new(&o, &srv, &err) != RP_OK) {

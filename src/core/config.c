@@ -45,6 +45,7 @@ void config_fini(struct config *c)
     free(c->prompt_key);
     free(c->secret_key_file);
     free(c->packs_dir);
+    free(c->policy_path);
     json_decref(c->connectors);
     sources_free(c->sources, c->nsources);
     config_init(c);
@@ -350,6 +351,8 @@ rp_status config_load_buffer(struct config *c, const char *name, const char *dat
             st = want_string(&l, v, "public_url", &nc.public_url);
         else if (strcmp(key, "prompt_key") == 0)
             st = want_string(&l, v, "prompt_key", &nc.prompt_key);
+        else if (strcmp(key, "policy") == 0)
+            st = want_string(&l, v, "policy", &nc.policy_path);
         else if (strcmp(key, "packs") == 0)
             st = want_string(&l, v, "packs", &nc.packs_dir);
         else if (strcmp(key, "secrets") == 0)
@@ -362,7 +365,8 @@ rp_status config_load_buffer(struct config *c, const char *name, const char *dat
         } else
             st = at(&l, k,
                     "unknown key '%s' (known: db, listen, log_level, correlation, sources, "
-                    "syslog, playbooks, public_url, prompt_key, packs, secrets, connectors)",
+                    "syslog, playbooks, policy, public_url, prompt_key, packs, secrets, "
+                    "connectors)",
                     key);
     }
     yaml_document_delete(&doc);

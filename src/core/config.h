@@ -13,6 +13,7 @@
  *     udp: 127.0.0.1:5514
  *     tcp: 127.0.0.1:5514
  *   playbooks: /etc/riposte/playbooks
+ *   policy: /etc/riposte/policy.yml
  *   public_url: https://soc.example.org
  *   prompt_key: /var/lib/riposte/prompt.key
  *   packs: /usr/share/riposte/packs
@@ -56,6 +57,7 @@ struct config {
     char *public_url;      /* public_url: base of prompt answer links */
     char *prompt_key;      /* prompt_key: the key file that signs answer links */
     char *packs_dir;       /* packs: DIR of vendor packs (default ./packs) */
+    char *policy_path;     /* policy: FILE, the guard rails (guard/guard.h) */
     char *secret_key_file; /* secrets.key_file */
     json_t *connectors;    /* connectors: the section as JSON (connect/connector.h), or NULL */
 };

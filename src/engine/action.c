@@ -11,11 +11,12 @@
  *   sleep  read    completes after parameter `ms` (on the loop: a timer)
  *   log    notify  writes parameter `message` to the daemon's log
  *
- * With RIPOSTE_TEST_ACTIONS=1 in the environment one more exists for tests and
- * rehearsals: `test.record` (effect modify, honours idempotency keys) appends
- * {key, params} as a JSON line to the file named by RIPOSTE_TEST_RECORD and,
- * like a real API that deduplicates, answers a repeated key with the first
- * answer instead of acting twice.
+ * With RIPOSTE_TEST_ACTIONS=1 in the environment, test actions exist for tests
+ * and rehearsals: test.record (modify), test.notify, test.contain (released by
+ * test.release), test.destroy. Each appends {action, key, params} as a JSON
+ * line to the file named by RIPOSTE_TEST_RECORD and, like a real API that
+ * deduplicates, answers a repeated key with the first answer instead of acting
+ * twice.
  */
 #include "engine/action.h"
 
@@ -216,7 +217,8 @@ static rp_status record_start(struct action_call *call)
         }
         json_decref(j);
     }
-    json_t *rec = json_pack("{s:s,s:O}", "key", call->key, "params", call->params);
+    json_t *rec = json_pack("{s:s,s:s,s:O}", "action", call->def->name, "key", call->key, "params",
+                            call->params);
     char *text = rec != NULL ? json_dumps(rec, JSON_COMPACT) : NULL;
     json_decref(rec);
     if (text == NULL) {
@@ -263,12 +265,36 @@ static const struct action_def BUILTINS[] = {
      .start = log_start},
 };
 
-static const struct action_def TEST_RECORD = {
-    .name = "test.record",
-    .effect = ACTION_EFFECT_MODIFY,
-    .honours_keys = true,
-    .help = "tests only: records each call in $RIPOSTE_TEST_RECORD",
-    .start = record_start};
+/* Test actions of every effect above read, all recording their calls; a
+ * contain names its release so that time-boxed containment can be tested. */
+static const struct action_def TEST_ACTIONS[] = {
+    {.name = "test.record",
+     .effect = ACTION_EFFECT_MODIFY,
+     .honours_keys = true,
+     .help = "tests only: records each call in $RIPOSTE_TEST_RECORD",
+     .start = record_start},
+    {.name = "test.notify",
+     .effect = ACTION_EFFECT_NOTIFY,
+     .honours_keys = true,
+     .help = "tests only: a notification, recorded",
+     .start = record_start},
+    {.name = "test.contain",
+     .effect = ACTION_EFFECT_CONTAIN,
+     .honours_keys = true,
+     .help = "tests only: a containment, recorded",
+     .start = record_start,
+     .release = "test.release"},
+    {.name = "test.release",
+     .effect = ACTION_EFFECT_MODIFY,
+     .honours_keys = true,
+     .help = "tests only: lifts a containment, recorded",
+     .start = record_start},
+    {.name = "test.destroy",
+     .effect = ACTION_EFFECT_DESTROY,
+     .honours_keys = true,
+     .help = "tests only: a destruction, recorded",
+     .start = record_start},
+};
 
 void action_registry_init(void)
 {
@@ -280,7 +306,9 @@ void action_registry_init(void)
     }
     const char *t = getenv("RIPOSTE_TEST_ACTIONS");
     if (t != NULL && strcmp(t, "1") == 0) {
-        rp_status st = action_register(&TEST_RECORD);
-        RP_ASSERT(st == RP_OK || st == RP_E_EXISTS);
+        for (size_t i = 0; i < sizeof TEST_ACTIONS / sizeof TEST_ACTIONS[0]; i++) {
+            rp_status st = action_register(&TEST_ACTIONS[i]);
+            RP_ASSERT(st == RP_OK || st == RP_E_EXISTS);
+        }
     }
 }

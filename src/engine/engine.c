@@ -113,6 +113,13 @@ static void apply_event(struct run *r, const char *type, const char *key, json_t
         json_object_set_new(rec, "s", json_string("running"));
         json_object_set(rec, "prompt", json_object_get(data, "prompt"));
         json_object_set(rec, "deadline", json_object_get(data, "deadline"));
+    } else if (strcmp(type, "hold") == 0) {
+        json_object_set(rec, "hold", json_object_get(data, "prompt"));
+        json_object_set(rec, "hold_deadline", json_object_get(data, "deadline"));
+    } else if (strcmp(type, "hold_done") == 0) {
+        json_object_del(rec, "hold");
+        const char *a = json_string_value(json_object_get(data, "answer"));
+        json_object_set_new(rec, "approved", json_boolean(a != NULL && strcmp(a, "approve") == 0));
     } else if (strcmp(type, "step_done") == 0) {
         json_object_set(rec, "s", json_object_get(data, "status"));
         json_t *out = json_object_get(data, "out");
@@ -131,8 +138,17 @@ static void apply_event(struct run *r, const char *type, const char *key, json_t
  * data (may be NULL). */
 void run_event(struct run *r, const char *type, const char *key, json_t *data)
 {
+    run_event_split(r, type, key, json_incref(data), data);
+}
+
+/* The same with what the run sees (applied, taken) apart from what is stored
+ * (data, taken): for outputs that hold a secret. */
+void run_event_split(struct run *r, const char *type, const char *key, json_t *applied,
+                     json_t *data)
+{
     struct engine *e = r->e;
-    apply_event(r, type, key, data);
+    apply_event(r, type, key, applied);
+    json_decref(applied);
     struct pending_write *w = calloc(1, sizeof *w);
     if (w == NULL) {
         /* The event is applied but cannot be kept: the run must not go on as

@@ -57,6 +57,9 @@ struct engine_opts {
      * key per process (links then die with it: fine for the CLI). */
     const unsigned char *prompt_key;
     const char *public_url; /* base for /respond links; NULL: http://127.0.0.1:8080 */
+    /* The guard rails' policy (guard/guard.h), borrowed; NULL: no policy (the
+     * kill switch still holds effects). */
+    struct policy *policy;
 };
 
 /* An engine on loop, writing to st (which it does not own). */
@@ -105,6 +108,11 @@ void engine_poll_prompts(struct engine *e);
 
 /* Starts the scheduled playbooks due in (from_ms, now_ms]. */
 void engine_fire_schedules(struct engine *e, int64_t from_ms, int64_t now_ms);
+
+/* Replaces the policy (borrowed; the caller frees the old one after this
+ * call). Decisions from now on use it. */
+struct policy;
+void engine_set_policy(struct engine *e, struct policy *p);
 
 /* Runs in flight (started and not finished). */
 size_t engine_active(const struct engine *e);

@@ -66,7 +66,13 @@ enum pw_kind {
     PW_RUN_STATUS,
     PW_PROMPT,
     PW_CASE_OP,
-    PW_TIMELINE, /* case_id, ts_ms, actor_playbook (the actor), type (event), data */
+    PW_TIMELINE,     /* case_id, ts_ms, actor_playbook (the actor), type (event), data */
+    PW_GUARD_ACTION, /* run_id, ts_ms, actor_playbook (playbook), value (action), severity (effect),
+                        data (targets) */
+    PW_AUDIT,        /* ts_ms, actor_playbook (actor), type (kind), data (detail) */
+    PW_CONTAINMENT,  /* run_id, key (id), value (action), error (release action), data (params), seq
+                        (until) */
+    PW_CONTAINMENT_SET, /* key (id), value (status), seq (until) */
 };
 
 /* A write queued for the next group commit. */
@@ -116,11 +122,22 @@ struct engine {
     json_t *pending_dedup; /* dedup keys of runs whose row is not committed yet */
     size_t nprompts_waiting;
     int handles_open; /* while closing */
+    /* guard rails */
+    struct policy *policy; /* NULL: no policy (the kill switch still holds) */
+    bool stopped;          /* the kill switch, as last read from the store */
+    json_t *guard_pending; /* allowed effects not committed yet: [{ts, action, effect, playbook,
+                              run, targets}] */
+    bool audit_loaded;
+    int64_t audit_seq;
+    char audit_hash[65];
+    size_t releases_in_flight;
 };
 
 /* engine.c */
 void run_mark_dirty(struct run *r);
 void run_event(struct run *r, const char *type, const char *key, json_t *data);
+void run_event_split(struct run *r, const char *type, const char *key, json_t *applied,
+                     json_t *data);
 void run_walk(struct run *r);
 void engine_run_release(struct engine *e, struct run *r);
 struct run *engine_run_find(struct engine *e, const char *id);
@@ -148,6 +165,19 @@ struct op **op_next_commit(struct op *o);
 void op_cancel_all(struct run *r);
 /* True when all the run waits on is people or time (prompts, waits). */
 bool op_run_waiting_only(const struct run *r);
+
+/* rails.c: the guard rails in the engine */
+struct guard_decision;
+rp_status rails_decide(struct engine *e, struct run *r, const char *step_key,
+                       const struct action_def *def, json_t *params, json_t **targets_out,
+                       struct guard_decision *d);
+void rails_contained(struct engine *e, struct run *r, const struct action_def *def, json_t *params,
+                     int64_t contain_ms);
+void rails_audit(struct engine *e, const char *actor, const char *kind, json_t *detail);
+void rails_refresh(struct engine *e);                             /* kill switch from the store */
+void rails_release_due(struct engine *e);                         /* expired containments */
+rp_status rails_write(struct engine *e, struct pending_write *w); /* inside the commit */
+void rails_committed(struct engine *e, bool ok); /* after a commit (or its failure) */
 bool op_prompt_answered(struct engine *e, const char *prompt_id);
 void op_prompt_free_row(struct store_prompt_row *p);
 rp_status op_prompt_write(struct engine *e, struct store_prompt_row *p);

@@ -135,6 +135,11 @@ static rp_status write_one(struct engine *e, struct pending_write *w)
     case PW_TIMELINE:
         return store_timeline_add(e->store, w->case_id, w->ts_ms, w->actor_playbook, w->type,
                                   w->data);
+    case PW_GUARD_ACTION:
+    case PW_AUDIT:
+    case PW_CONTAINMENT:
+    case PW_CONTAINMENT_SET:
+        return rails_write(e, w);
     case PW_CASE_OP: {
         rp_status st = write_case_op(e, w);
         if (st == RP_E_NOTFOUND || st == RP_E_INVALID) {
@@ -182,6 +187,7 @@ static bool flush(struct engine *e)
     if (st != RP_OK) {
         json_decref(dropped);
         store_rollback(e->store);
+        rails_committed(e, false);
         if (!e->commit_failing)
             log_error("engine.commit", "writes=%zu error=%s: retrying", e->nwrites,
                       store_errmsg(e->store));
@@ -197,6 +203,7 @@ static bool flush(struct engine *e)
     e->writes_tail = &e->writes;
     e->nwrites = 0;
     json_object_clear(e->pending_dedup);
+    rails_committed(e, true);
     const char *id;
     json_t *v;
     json_object_foreach(dropped, id, v)
@@ -313,6 +320,9 @@ static void pump(uv_idle_t *h)
 static void poll_fired(uv_timer_t *t)
 {
     struct engine *e = t->data;
+    rails_refresh(e);
+    if (e->opts.mode == ENGINE_LIVE)
+        rails_release_due(e);
     if (e->nprompts_waiting == 0)
         return;
     int64_t now = time_now_ms();
@@ -354,6 +364,8 @@ rp_status engine_new(uv_loop_t *loop, struct store *st, const struct engine_opts
     e->plan = json_object();
     e->pending_dedup = json_object();
     e->run_index = json_object();
+    e->guard_pending = json_array();
+    e->policy = e->opts.policy;
     e->prompt_index = json_object();
     uv_idle_init(loop, &e->pump);
     e->pump.data = e;
@@ -364,6 +376,7 @@ rp_status engine_new(uv_loop_t *loop, struct store *st, const struct engine_opts
     uv_timer_start(&e->poll, poll_fired, RP_PROMPT_POLL_MS, RP_PROMPT_POLL_MS);
     uv_unref((uv_handle_t *)&e->poll); /* polling alone must not keep a CLI run alive */
     action_registry_init();
+    rails_refresh(e); /* the kill switch holds from the first decision */
     *out = e;
     return RP_OK;
 }
@@ -400,6 +413,7 @@ void engine_free(struct engine *e)
     json_decref(e->plan);
     json_decref(e->pending_dedup);
     json_decref(e->run_index);
+    json_decref(e->guard_pending);
     json_decref(e->prompt_index);
     expr_env_free(e->expr);
     e->handles_open = 3;
@@ -523,6 +537,11 @@ void engine_plan_print(struct engine *e, const char *run_id, FILE *out)
     json_array_foreach(arr, i, l) fprintf(out, "%zu. %s\n", i + 1, json_string_value(l));
     if (json_array_size(arr) == 0)
         fputs("(no actions)\n", out);
+}
+
+void engine_set_policy(struct engine *e, struct policy *p)
+{
+    e->policy = p;
 }
 
 void engine_prompt_answered(struct engine *e, const char *prompt_id)

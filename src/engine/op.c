@@ -15,6 +15,7 @@
 #include "engine/engine_internal.h"
 #include "engine/prompt.h"
 #include "expr/expr.h"
+#include "guard/guard.h"
 #include "store/store.h"
 
 #include <stdarg.h>
@@ -25,6 +26,7 @@ enum op_type {
     OP_CALL,
     OP_WAIT,
     OP_PROMPT,
+    OP_HOLD, /* a call the guard held: waits for an approval (a prompt to a role) */
 };
 
 struct op {
@@ -37,9 +39,11 @@ struct op {
     struct action_call call;
     json_t *params;
     int attempt;
-    bool in_flight; /* the call was started and has not completed */
-    bool retrying;  /* the timer waits for the next attempt */
-    bool dead;      /* cancelled: ignore whatever arrives */
+    bool in_flight;     /* the call was started and has not completed */
+    bool retrying;      /* the timer waits for the next attempt */
+    bool dead;          /* cancelled: ignore whatever arrives */
+    bool approved;      /* the guard held it and someone approved: no second decision */
+    int64_t contain_ms; /* an allowed contain: released after this long (0: never) */
     char prompt_id[ULID_LEN + 1];
     uv_timer_t timer;
     struct op *next;        /* the run's ops */
@@ -94,7 +98,7 @@ static void op_free(struct op *o)
         if (*pp == o)
             *pp = o->next;
         o->run = NULL;
-        if (o->type == OP_PROMPT) {
+        if (o->type == OP_PROMPT || o->type == OP_HOLD) {
             if (r->e->nprompts_waiting > 0)
                 r->e->nprompts_waiting--;
             json_object_del(r->e->prompt_index, o->prompt_id);
@@ -264,7 +268,20 @@ static void action_finish(struct op *o, struct action_result *res)
     run_event(r, "action_done", o->key, d);
     if (ok) {
         json_t *out = res->output != NULL ? res->output : json_object();
-        run_event(r, "step_done", o->key, json_pack("{s:s,s:o}", "status", "done", "out", out));
+        if (o->contain_ms > 0)
+            rails_contained(r->e, r, o->def, o->params, o->contain_ms);
+        json_t *done = json_pack("{s:s,s:o}", "status", "done", "out", out);
+        if (o->def->secret_outputs != NULL) {
+            /* the run sees the value; the log, traces and the API never do */
+            json_t *shown = json_deep_copy(done);
+            json_t *so = json_object_get(shown, "out");
+            for (const char *const *k = o->def->secret_outputs; *k != NULL; k++)
+                if (json_object_get(so, *k) != NULL)
+                    json_object_set_new(so, *k, json_string("[secret]"));
+            run_event_split(r, "step_done", o->key, done, shown);
+        } else {
+            run_event(r, "step_done", o->key, done);
+        }
         op_free(o);
     } else if (o->attempt <= s->retry_count) {
         int shift = o->attempt - 1 < 20 ? o->attempt - 1 : 20;
@@ -293,6 +310,9 @@ static json_t *replayed(struct engine *e, const struct pb_step *s, const struct 
         v = json_object_get(e->opts.replay, def->name);
     return v;
 }
+
+static bool guard_gate(struct op *o);
+static void hold_arm(struct op *o, const char *prompt_id, int64_t deadline);
 
 void op_dispatch(struct op *o)
 {
@@ -330,6 +350,9 @@ void op_dispatch(struct op *o)
                   params != NULL ? params : "{}");
     }
     free(params);
+    if (e->opts.mode == ENGINE_LIVE && o->def->effect > ACTION_EFFECT_READ && !o->approved &&
+        !guard_gate(o))
+        return;
     o->call = (struct action_call){.def = o->def,
                                    .params = o->params,
                                    .key = o->idem,
@@ -576,15 +599,67 @@ static struct op *prompt_op(struct engine *e, const char *prompt_id)
     if (r == NULL)
         return NULL;
     for (struct op *o = r->ops; o != NULL; o = o->next)
-        if (o->type == OP_PROMPT && !o->dead && strcmp(o->prompt_id, prompt_id) == 0)
+        if ((o->type == OP_PROMPT || o->type == OP_HOLD) && !o->dead &&
+            strcmp(o->prompt_id, prompt_id) == 0)
             return o;
     return NULL;
+}
+
+static void hold_arm(struct op *o, const char *prompt_id, int64_t deadline)
+{
+    struct run *r = o->run;
+    o->type = OP_HOLD;
+    snprintf(o->prompt_id, sizeof o->prompt_id, "%s", prompt_id);
+    r->e->nprompts_waiting++;
+    json_object_set_new(r->e->prompt_index, prompt_id, json_string(r->id));
+    int64_t left = deadline - time_now_ms();
+    uv_timer_start(&o->timer, deadline_fired, (uint64_t)(left > 0 ? left : 0), 0);
+}
+
+/* A held call's approval came in (or its deadline passed with its rule). */
+static bool hold_settle(struct op *o, json_t *row)
+{
+    struct run *r = o->run;
+    const char *status = json_string_value(json_object_get(row, "status"));
+    if (status == NULL || strcmp(status, "open") == 0)
+        return false;
+    const char *answer = json_string_value(json_object_get(row, "answer"));
+    const char *by = json_string_value(json_object_get(row, "answered_by"));
+    bool expired = strcmp(status, "answered") != 0;
+    if (expired)
+        answer = json_string_value(json_object_get(row, "default"));
+    bool approve = answer != NULL && strcmp(answer, "approve") == 0;
+    json_t *d = json_pack("{s:s,s:s,s:s?,s:b}", "approval", o->prompt_id, "answer",
+                          approve ? "approve" : "deny", "by", expired ? "deadline" : by, "expired",
+                          expired);
+    rails_audit(r->e, by != NULL && !expired ? by : "deadline", "approval", json_deep_copy(d));
+    timeline(r, approve ? "approved" : "denied", json_deep_copy(d));
+    run_event(r, "hold_done", o->key, d);
+    if (r->e->nprompts_waiting > 0)
+        r->e->nprompts_waiting--;
+    json_object_del(r->e->prompt_index, o->prompt_id);
+    uv_timer_stop(&o->timer);
+    o->type = OP_CALL;
+    if (approve) {
+        o->approved = true;
+        engine_after_commit(r->e, o); /* the approval is committed before the call goes */
+    } else {
+        struct action_result res = {.st = RP_E_DENIED};
+        snprintf(res.error, sizeof res.error, "%s was held and %s", o->def->name,
+                 expired ? "no approval came by the deadline" : "the approver denied it");
+        o->attempt = o->step->retry_count + 1;
+        action_finish(o, &res);
+    }
+    run_mark_dirty(r);
+    return true;
 }
 
 /* Settles a prompt op from the store's row. True when the run moved on. */
 static bool prompt_settle(struct op *o, json_t *row)
 {
     struct run *r = o->run;
+    if (o->type == OP_HOLD)
+        return hold_settle(o, row);
     const char *status = json_string_value(json_object_get(row, "status"));
     if (status == NULL || strcmp(status, "open") == 0)
         return false;
@@ -677,6 +752,15 @@ void op_resume(struct run *r, const struct pb_step *s, const char *key, struct f
         o->attempt = (int)json_integer_value(json_object_get(rec, "attempt"));
         if (o->attempt < 1)
             o->attempt = 1;
+        const char *hold = json_string_value(json_object_get(rec, "hold"));
+        if (hold != NULL) {
+            /* it was waiting for an approval: wait again (answered meanwhile?) */
+            hold_arm(o, hold, json_integer_value(json_object_get(rec, "hold_deadline")));
+            (void)op_prompt_answered(r->e, hold);
+            return;
+        }
+        if (json_is_true(json_object_get(rec, "approved")))
+            o->approved = true; /* approved before the stop: no second decision */
         if (def->honours_keys) {
             /* the request is in the log already: send it again, same key */
             log_info("run.resend", "run=%s step=%s action=%s attempt=%d", r->id, key, def->name,
@@ -722,5 +806,90 @@ bool op_run_waiting_only(const struct run *r)
     for (const struct op *o = r->ops; o != NULL; o = o->next)
         if (o->type == OP_CALL)
             return false;
-    return true;
+    return true; /* prompts, holds and waits: people or time */
+}
+
+/* --- guard rails ---------------------------------------------------------------------- */
+
+/* Asks the guard about a call above read. True: send it now. Otherwise the
+ * op was settled (denied, simulated) or parked (held for an approval). */
+static bool guard_gate(struct op *o)
+{
+    struct run *r = o->run;
+    struct engine *e = r->e;
+    struct guard_decision d;
+    json_t *targets = NULL;
+    if (rails_decide(e, r, o->key, o->def, o->params, &targets, &d) != RP_OK) {
+        json_decref(targets);
+        fail_step(r, o->step, o->key, "guard: cannot decide");
+        op_free(o);
+        run_mark_dirty(r);
+        return false;
+    }
+    run_event(r, "guard", o->key,
+              json_pack("{s:s,s:s,s:s,s:o}", "verdict", guard_verdict_name(d.verdict), "rule",
+                        d.rule, "reason", d.reason, "targets", targets));
+    switch (d.verdict) {
+    case GUARD_ALLOW:
+        o->contain_ms = d.contain_ms;
+        return true;
+    case GUARD_SIMULATE: {
+        struct action_result res = {
+            .st = RP_OK, .output = json_pack("{s:b,s:s}", "simulated", 1, "rule", d.rule)};
+        action_finish(o, &res);
+        return false;
+    }
+    case GUARD_DENY: {
+        struct action_result res = {.st = RP_E_DENIED};
+        snprintf(res.error, sizeof res.error, "guard denied %.100s (%.100s): %.280s", o->def->name,
+                 d.rule, d.reason);
+        o->attempt = o->step->retry_count + 1; /* a denial is not retried */
+        action_finish(o, &res);
+        return false;
+    }
+    case GUARD_HOLD:
+        break;
+    }
+    /* hold: an approval is a prompt to the approver's role */
+    struct store_prompt_row *p = calloc(1, sizeof *p);
+    char question[1024];
+    snprintf(question, sizeof question, "Approve %.100s (%s) in run %s step %.200s? %.100s: %.400s",
+             o->def->name, action_effect_name(o->def->effect), r->id, o->key, d.rule, d.reason);
+    if (p == NULL || ulid_new(p->id) != RP_OK) {
+        free(p);
+        fail_step(r, o->step, o->key, "guard: out of memory for a hold");
+        op_free(o);
+        run_mark_dirty(r);
+        return false;
+    }
+    snprintf(p->run_id, sizeof p->run_id, "%s", r->id);
+    p->key = strdup(o->key);
+    p->role = strdup(d.approver[0] != '\0' ? d.approver : "admin");
+    p->question = strdup(question);
+    p->default_option = strdup(d.on_timeout_allow ? "approve" : "deny");
+    p->options = json_pack("[s,s]", "approve", "deny");
+    p->created_ms = time_now_ms();
+    p->deadline_ms = d.deadline_ms > p->created_ms ? d.deadline_ms : p->created_ms + 3600 * 1000;
+    char id[ULID_LEN + 1];
+    memcpy(id, p->id, sizeof id);
+    int64_t deadline = p->deadline_ms;
+    run_event(r, "hold", o->key,
+              json_pack("{s:s,s:I,s:s,s:s}", "prompt", id, "deadline", (json_int_t)deadline,
+                        "approver", p->role, "rule", d.rule));
+    timeline(r, "hold",
+             json_pack("{s:s,s:s,s:s,s:s}", "approval", id, "action", o->def->name, "rule", d.rule,
+                       "reason", d.reason));
+    log_info("guard.hold", "run=%s step=%s action=%s approval=%s rule=\"%s\"", r->id, o->key,
+             o->def->name, id, d.rule);
+    struct pending_write *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        op_prompt_free_row(p);
+    } else {
+        w->kind = PW_PROMPT;
+        w->prompt = p;
+        engine_queue_write(e, w);
+    }
+    hold_arm(o, id, deadline);
+    run_mark_dirty(r);
+    return false;
 }

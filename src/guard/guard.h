@@ -24,6 +24,7 @@
  *   containment:
  *     default_duration: 4h                # a contain without a duration gets this one
  *     max_duration: 24h
+ *   kill_switch: { approver: admin, timeout: 24h }  # who may release its holds, for how long
  *
  * Targets: what an action touches is read from its parameters by name
  * (guard_targets): host/hostname/device/machine/hosts..., ip/address/ips...,
@@ -32,7 +33,9 @@
  *
  * Order of rules (first that applies decides): kill switch (hold), global
  * mode simulate (simulate), protected assets (their action), blast radius
- * (deny), budgets (their `over`), approvals (hold), else allow.
+ * (deny), budgets (their `over`), approvals (hold), else allow. Inside the
+ * protected and budget stages a deny wins over a hold, and a protected
+ * asset's deny stands under the kill switch too.
  *
  * Pure logic: guard_decide reads counters through the callbacks of struct
  * guard_counts (the engine answers them from the store), so this file has no
@@ -76,15 +79,15 @@ struct guard_request {
 /* Counts the decision needs, answered by the caller (from the store, so that
  * budgets hold across restarts and nodes). Each returns the number of actions
  * allowed (and not simulated) since since_ms matching the filter; a NULL
- * filter field matches anything. run_targets: distinct targets of effect in
- * the given run. */
+ * filter field (an effect of -1) matches anything. run_targets: distinct
+ * targets of effect in the given run. */
 struct guard_counts {
     rp_status (*actions_since)(void *ctx, int64_t since_ms, const char *action, int effect,
                                const char *playbook, int64_t *out);
     rp_status (*run_targets)(void *ctx, const char *run_id, int effect, json_t *adding,
                              int64_t *out); /* distinct targets of effect in the run, counting
                                                the ones in adding that are new */
-    bool stopped; /* the kill switch is on */
+    bool stopped;                           /* the kill switch is on */
     void *ctx;
 };
 
@@ -103,15 +106,16 @@ struct guard_decision {
 /* Loads and validates a policy; errors read "file:line:col: problem". */
 rp_status policy_load_file(const char *path, struct policy **out,
                            struct rp_error *err) RP_MUST_CHECK;
-rp_status policy_load_string(const char *name, const char *text, size_t len,
-                             struct policy **out, struct rp_error *err) RP_MUST_CHECK;
+rp_status policy_load_string(const char *name, const char *text, size_t len, struct policy **out,
+                             struct rp_error *err) RP_MUST_CHECK;
 
 /* Accepts NULL. */
 void policy_free(struct policy *p);
 
 /* The targets an action's parameters name, as [{type, value}] with types
  * host, address, user, mailbox, domain (values canonical: lower-cased names,
- * parsed addresses). A new reference. */
+ * parsed addresses), each once, at most RP_GUARD_TARGETS_MAX + 1 (more:
+ * guard_decide denies). A new reference; NULL only when out of memory. */
 json_t *guard_targets(json_t *params);
 
 /* Decides on one request. A NULL policy allows everything but still honours
@@ -121,9 +125,11 @@ rp_status guard_decide(const struct policy *p, const struct guard_counts *c,
                        const struct guard_request *req, struct guard_decision *out,
                        struct rp_error *err) RP_MUST_CHECK;
 
-/* For `riposte check --policy`: the budgets and blast radius that bound an
- * action of this name and effect (JSON array of rule names; empty: unbounded)
- * and whether a protected-asset rule could apply to it. */
+/* For `riposte check --policy`: {"bounds": [rule names of the budgets and
+ * blast radius that bound an action of this name and effect; empty:
+ * unbounded], "protected": whether a protected-asset rule could apply to it,
+ * "approvals": [the approval rules that hold it], "simulate": mode simulate}.
+ * A new reference. */
 json_t *guard_bounds(const struct policy *p, const char *action, enum action_effect effect);
 
 /* The containment durations of the policy (0 when unset). */
