@@ -645,6 +645,88 @@
  * The rest are counted, not listed, so one answer cannot bloat a run's output. */
 #define RP_DNS_ADDRESSES_MAX 64
 
+/* The http client, vendor packs and Lua actions (connect/http.c, pack.c,
+ * lua_action.c). */
+
+/* Bytes of one answer. Vendor pages are KBs to a few MB (a CrowdStrike page of
+ * 100 detections with process trees is about 2 MB); 8 MiB holds any sane page
+ * and refuses a runaway answer before it exhausts memory. */
+#define RP_HTTPC_RESPONSE_MAX (8u * 1024u * 1024u)
+
+/* A request body we build (a JSON or form body from a template). */
+#define RP_HTTPC_REQUEST_BODY_MAX (4u * 1024u * 1024u)
+
+/* A URL we build: RFC 9110 asks servers for 8000 octets; query strings of FQL
+ * filters with many ids reach a few KB. */
+#define RP_HTTPC_URL_MAX (16u * 1024u)
+
+/* Attempts of one request (the first plus retries on 429/5xx/refused). With
+ * the backoff below, 4 attempts wait about 3.5 s in total; an instance may
+ * set `retries:` up to RP_HTTPC_ATTEMPTS_MAX - 1. */
+#define RP_HTTPC_ATTEMPTS_DEFAULT 4
+#define RP_HTTPC_ATTEMPTS_MAX     10
+
+/* Backoff between attempts when the server gives no Retry-After: base
+ * doubling per attempt, capped. */
+#define RP_HTTPC_BACKOFF_BASE_MS 500
+#define RP_HTTPC_BACKOFF_MAX_MS  30000
+
+/* A Retry-After longer than this fails the request at once with the wait in
+ * the message, instead of holding a playbook step for an hour. */
+#define RP_HTTPC_RETRY_AFTER_MAX_MS 120000
+
+/* Timeouts of every request: connecting (a dead host answers nothing, a
+ * firewall drops SYNs), and the whole transfer (vendors answer in seconds;
+ * search APIs within 30 s). An instance may set both. */
+#define RP_HTTPC_CONNECT_TIMEOUT_MS 10000
+#define RP_HTTPC_TIMEOUT_MS         60000
+
+/* Pages one paged request follows (default and ceiling), and the items kept
+ * over all its pages (the ingest bound on the elements of one record). */
+#define RP_HTTPC_PAGES_DEFAULT 10
+#define RP_HTTPC_PAGES_MAX     100
+#define RP_HTTPC_ITEMS_MAX     10000
+
+/* A cached OAuth2 token is refreshed this long before it expires (at most a
+ * tenth of its lifetime), so a request never leaves with a token that expires
+ * in flight. Tokens without expires_in live an hour. */
+#define RP_HTTPC_TOKEN_MARGIN_MS  60000
+#define RP_HTTPC_TOKEN_DEFAULT_MS 3600000
+#define RP_HTTPC_TOKEN_MAX_BYTES  8192
+
+/* Secret values one instance holds (client secret, password, API key, ...). */
+#define RP_HTTPC_SECRETS_MAX 16
+
+/* Loops with a live curl multi at once (the engine's, the daemon's sources,
+ * tests): one multi per loop. */
+#define RP_HTTPC_LOOPS_MAX 16
+
+/* A pack file, its actions, sources, settings and the requests of one action
+ * or source: real packs have 5-15 actions of 1-3 requests. */
+#define RP_PACK_MAX_BYTES    (1024u * 1024u)
+#define RP_PACK_NODES_MAX    65536
+#define RP_PACK_DEPTH_MAX    32
+#define RP_PACK_ACTIONS_MAX  64
+#define RP_PACK_SOURCES_MAX  16
+#define RP_PACK_SETTINGS_MAX 32
+#define RP_PACK_REQUESTS_MAX 8
+#define RP_PACK_NAME_MAX     64
+
+/* A source polls at most this often (a vendor's rate limit is per minute). */
+#define RP_PACK_EVERY_MIN_MS 1000
+
+/* Lua actions: instructions and memory per run (the run may wait for minutes
+ * on a search job; these bound its work, not its time), the total time of one
+ * run (an action's step timeout may cut it sooner), and the http calls and
+ * sleeps one run may make (a Splunk job polled every 2 s for 10 minutes is
+ * 300). */
+#define RP_LUA_ACTION_INSTRUCTIONS_MAX 50000000
+#define RP_LUA_ACTION_MEMORY_MAX       (64u * 1024u * 1024u)
+#define RP_LUA_ACTION_TIME_DEFAULT_MS  300000
+#define RP_LUA_ACTION_TIME_MAX_MS      3600000
+#define RP_LUA_ACTION_CALLS_MAX        1000
+#define RP_LUA_ACTION_SOURCE_MAX       (64u * 1024u)
+
 /* --- lab (lab/) --- */
 
 /* One request body sent to the lab. The vendor calls it simulates send small
