@@ -196,11 +196,14 @@ void lab_org_init(struct lab_org *org, uint64_t seed, int64_t base_ms)
                      firsts[rng_below(&g, sizeof(firsts) / sizeof(firsts[0]))]);
             snprintf(u->last, sizeof(u->last), "%s",
                      lasts[rng_below(&g, sizeof(lasts) / sizeof(lasts[0]))]);
+            /* through a local buffer: gcc -O0 takes fields of one struct for
+             * overlapping snprintf arguments (-Werror=restrict) */
+            char login[sizeof(u->login)];
             if (tries < 20)
-                snprintf(u->login, sizeof(u->login), "%s.%s@%s", u->first, u->last, LAB_DOMAIN);
+                snprintf(login, sizeof(login), "%s.%s@%s", u->first, u->last, LAB_DOMAIN);
             else
-                snprintf(u->login, sizeof(u->login), "%s.%s%d@%s", u->first, u->last, i,
-                         LAB_DOMAIN);
+                snprintf(login, sizeof(login), "%s.%s%d@%s", u->first, u->last, i, LAB_DOMAIN);
+            memcpy(u->login, login, sizeof(login));
             lower(u->login);
             bool dup = false;
             for (int j = 0; j < i; j++)
@@ -262,7 +265,9 @@ void lab_org_init(struct lab_org *org, uint64_t seed, int64_t base_ms)
         rng_hex(&g, f->sha256, 64);
         rng_hex(&g, f->sha1, 40);
         rng_hex(&g, f->md5, 32);
-        snprintf(f->path, sizeof(f->path), "C:\\Users\\Public\\%s", f->name);
+        char path[sizeof(f->path)]; /* local: see the login above */
+        snprintf(path, sizeof(path), "C:\\Users\\Public\\%s", f->name);
+        memcpy(f->path, path, sizeof(path));
         f->cylance_score =
             f->malicious ? -1000 + (int)rng_below(&g, 100) : 500 + (int)rng_below(&g, 500);
         f->classification = f->malicious ? mal_class[i % 5] : "Trusted";
