@@ -341,6 +341,7 @@ static enum route route_of(const char *url, const char **id, size_t *n)
         {"/api/v1/prompts/", "", ROUTE_PROMPT},
         {"/api/v1/prompts/", "/answer", ROUTE_PROMPT_ANSWER},
         {"/respond/", "", ROUTE_RESPOND},
+        {"/blocklists/", ".txt", ROUTE_BLOCKLIST},
     };
     *id = NULL;
     *n = 0;
@@ -922,6 +923,8 @@ static enum MHD_Result dispatch(struct request *r)
         return api_prompt_show(r);
     case ROUTE_RESPOND:
         return api_respond_get(r);
+    case ROUTE_BLOCKLIST:
+        return api_blocklist(r);
     default:
         break;
     }

@@ -54,6 +54,7 @@ enum route {
     ROUTE_PROMPT,           /* GET one */
     ROUTE_PROMPT_ANSWER,    /* POST */
     ROUTE_RESPOND,          /* GET page, POST answer; the signed link is the credential */
+    ROUTE_BLOCKLIST,        /* GET /blocklists/NAME.txt */
 };
 
 enum req_state {
@@ -179,5 +180,8 @@ enum MHD_Result api_prompt_show(struct request *r);
 enum MHD_Result api_prompt_answer(struct request *r);
 enum MHD_Result api_respond_get(struct request *r);
 enum MHD_Result api_respond_post(struct request *r);
+
+/* routes_blocklists.c: GET /blocklists/NAME.txt (plain text). */
+enum MHD_Result api_blocklist(struct request *r);
 
 #endif

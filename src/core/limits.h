@@ -514,6 +514,14 @@
  * page a person or a script reads, not an export. */
 #define RP_RUN_LIST_MAX 1000
 
+/* --- blocklists --- */
+
+/* Entries one blocklist serves, and the bytes of its text. Firewalls and
+ * proxies take feeds of tens of thousands of entries; a list past 100,000 is
+ * a runaway playbook, and the feed stops there rather than grow unbounded. */
+#define RP_BLOCKLIST_ENTRIES_MAX 100000
+#define RP_BLOCKLIST_TEXT_MAX    (16u * 1024u * 1024u)
+
 /* --- connectors (connect/) --- */
 
 /* Connector instances in one configuration. A SOC integrates tens of tools;

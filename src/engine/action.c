@@ -10,6 +10,9 @@
  *   fail   read    fails with parameter `message` (for trying on_error)
  *   sleep  read    completes after parameter `ms` (on the loop: a timer)
  *   log    notify  writes parameter `message` to the daemon's log
+ *   blocklist.add  modify  adds indicators to a named blocklist that other
+ *                  tools read as plain text (GET /blocklists/NAME.txt):
+ *                  {list, type, value | values, ttl}
  *
  * With RIPOSTE_TEST_ACTIONS=1 in the environment, test actions exist for tests
  * and rehearsals: test.record (modify), test.notify, test.contain (released by
@@ -21,6 +24,9 @@
 #include "engine/action.h"
 
 #include "core/log.h"
+#include "core/time.h"
+#include "model/observable.h"
+#include "store/store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -236,6 +242,80 @@ static rp_status record_start(struct action_call *call)
     return RP_OK;
 }
 
+/* blocklist.add: each value is refanged and made canonical for its type (an
+ * IP parsed, a domain lower-cased, a hash checked), so the list holds what a
+ * firewall or proxy can use. A bad value fails the step naming it. */
+static rp_status blocklist_start(struct action_call *call)
+{
+    const char *list = json_string_value(json_object_get(call->params, "list"));
+    const char *type = json_string_value(json_object_get(call->params, "type"));
+    json_t *values = json_object_get(call->params, "values");
+    json_t *one = json_object_get(call->params, "value");
+    const char *ttl = json_string_value(json_object_get(call->params, "ttl"));
+    enum obs_type t;
+    if (list == NULL || list[0] == '\0' || strlen(list) > 64 ||
+        strspn(list, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(list)) {
+        action_fail(call, RP_E_INVALID, "blocklist.add: list must be 1-64 of a-z 0-9 _ -");
+        return RP_OK;
+    }
+    if (type == NULL || observable_type_parse(type, &t) != RP_OK) {
+        action_fail(call, RP_E_INVALID,
+                    "blocklist.add: type must be an observable type (ipv4, "
+                    "ipv6, domain, url, email, md5, sha1, sha256)");
+        return RP_OK;
+    }
+    if (call->store == NULL) {
+        action_fail(call, RP_E_INVALID, "blocklist.add: no store here");
+        return RP_OK;
+    }
+    int64_t now = time_now_ms(), expires = 0;
+    struct rp_error err;
+    if (ttl != NULL) {
+        int64_t ms = 0;
+        if (time_parse_duration(ttl, &ms, &err) != RP_OK || ms <= 0) {
+            action_fail(call, RP_E_INVALID, "blocklist.add: ttl \"%s\" is not a duration", ttl);
+            return RP_OK;
+        }
+        expires = now + ms;
+    }
+    json_t *all = json_array();
+    if (json_is_string(one))
+        json_array_append(all, one);
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v) json_array_append(all, v);
+    json_t *added = json_array();
+    struct buf raw, canon;
+    buf_init(&raw, 16384);
+    buf_init(&canon, 16384);
+    rp_status st = RP_OK;
+    json_array_foreach(all, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s == NULL || observable_refang(s, strlen(s), &raw) != RP_OK ||
+            observable_canonical(t, raw.data, raw.len, &canon, NULL, &err) != RP_OK) {
+            action_fail(call, RP_E_INVALID, "blocklist.add: value %zu is not a %s", i + 1, type);
+            st = RP_E_INVALID;
+            break;
+        }
+        if (store_blocklist_add(call->store, list, type, canon.data, expires, call->key, now) !=
+            RP_OK) {
+            action_fail(call, RP_E_STORE, "blocklist.add: %s", store_errmsg(call->store));
+            st = RP_E_STORE;
+            break;
+        }
+        json_array_append_new(added, json_string(canon.data));
+    }
+    buf_fini(&raw);
+    buf_fini(&canon);
+    json_decref(all);
+    if (st == RP_OK)
+        action_succeed(call, json_pack("{s:s,s:o}", "list", list, "added", added));
+    else
+        json_decref(added);
+    return RP_OK;
+}
+
 static const struct action_def BUILTINS[] = {
     {.name = "noop",
      .effect = ACTION_EFFECT_READ,
@@ -263,6 +343,11 @@ static const struct action_def BUILTINS[] = {
      .honours_keys = false,
      .help = "writes parameter message to the log",
      .start = log_start},
+    {.name = "blocklist.add",
+     .effect = ACTION_EFFECT_MODIFY,
+     .honours_keys = true,
+     .help = "adds indicators to a blocklist served as /blocklists/NAME.txt",
+     .start = blocklist_start},
 };
 
 /* Test actions of every effect above read, all recording their calls; a

@@ -39,6 +39,7 @@ const char *action_effect_name(enum action_effect e);
 rp_status action_effect_parse(const char *name, enum action_effect *out) RP_MUST_CHECK;
 
 struct action_call;
+struct store;
 
 struct action_result {
     rp_status st;    /* RP_OK: success */
@@ -71,17 +72,19 @@ struct action_def {
 
 struct action_call {
     const struct action_def *def;
-    json_t *params;  /* the rendered `with`; borrowed until done */
-    const char *key; /* idempotency key, borrowed until done */
-    int attempt;     /* 1 for the first */
-    void *loop;      /* the engine's uv_loop_t, for asynchronous work */
-    void *impl;      /* for the implementation */
+    json_t *params;      /* the rendered `with`; borrowed until done */
+    const char *key;     /* idempotency key, borrowed until done */
+    int attempt;         /* 1 for the first */
+    void *loop;          /* the engine's uv_loop_t, for asynchronous work */
+    struct store *store; /* the engine's store handle (loop thread), for built-ins that record */
+    void *impl;          /* for the implementation */
     /* Set by the engine: report the result (the engine takes res->output). */
     void (*done)(struct action_call *call, struct action_result *res);
     void *engine; /* for the engine */
 };
 
-/* Registers the built-in actions (noop, echo, fail, sleep, log). Idempotent. */
+/* Registers the built-in actions (noop, echo, fail, sleep, log,
+ * blocklist.add). Idempotent. */
 void action_registry_init(void);
 
 /* Adds an action; RP_E_EXISTS when the name is taken, RP_E_LIMIT when the

@@ -358,6 +358,7 @@ void op_dispatch(struct op *o)
                                    .key = o->idem,
                                    .attempt = o->attempt,
                                    .loop = e->loop,
+                                   .store = e->store,
                                    .done = call_done,
                                    .engine = o};
     o->in_flight = true;

@@ -328,6 +328,7 @@ void rails_release_due(struct engine *e)
                                          .key = rel->key,
                                          .attempt = 1,
                                          .loop = e->loop,
+                                         .store = e->store,
                                          .done = release_done,
                                          .engine = rel};
         e->releases_in_flight++;

@@ -249,6 +249,17 @@ static const char *const MIGRATIONS[] = {
     ");"
     "CREATE INDEX containments_due ON containments (until_ms) "
     "WHERE status IN ('active', 'extended');",
+
+    /* 5: blocklists: indicators other tools read as plain-text lists */
+    "CREATE TABLE blocklists ("
+    "  name TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  added_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER,"
+    "  source TEXT,"
+    "  PRIMARY KEY (name, value)"
+    ") WITHOUT ROWID;",
 };
 
 #define SQ_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -327,6 +338,8 @@ enum stmt_id {
     ST_CONTAINMENT_DUE,
     ST_CONTAINMENT_SET,
     ST_CONTAINMENT_LIST,
+    ST_BLOCKLIST_ADD,
+    ST_BLOCKLIST_LIST,
     ST_COUNT
 };
 
@@ -460,6 +473,13 @@ static const char *const SQL[ST_COUNT] = {
     [ST_CONTAINMENT_SET] = "UPDATE containments SET status = ?2, "
                            "until_ms = CASE WHEN ?3 > 0 THEN ?3 ELSE until_ms END, "
                            "updated_ms = ?4 WHERE id = ?1",
+    /* a value added again refreshes its expiry (the longer one wins) */
+    [ST_BLOCKLIST_ADD] = "INSERT INTO blocklists (name, value, type, added_ms, expires_ms, source) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name, value) DO UPDATE SET "
+                         "expires_ms = CASE WHEN expires_ms IS NULL OR ?5 IS NULL THEN NULL "
+                         "ELSE max(expires_ms, ?5) END",
+    [ST_BLOCKLIST_LIST] = "SELECT value FROM blocklists WHERE name = ?1 "
+                          "AND (expires_ms IS NULL OR expires_ms > ?2) ORDER BY value LIMIT ?3",
     [ST_CONTAINMENT_LIST] = "SELECT id, run_id, action, release_action, params AS params_json, "
                             "until_ms, status, created_ms, updated_ms FROM containments "
                             "WHERE ?1 IS NULL ORDER BY created_ms DESC LIMIT 1000",
@@ -2400,6 +2420,50 @@ static rp_status sq_containment_list_json(struct store *base, json_t **out)
     return query_json(sq(base), ST_CONTAINMENT_LIST, NULL, 0, out, "listing containments");
 }
 
+static rp_status sq_blocklist_add(struct store *base, const char *name, const char *type,
+                                  const char *value, int64_t expires_ms, const char *source,
+                                  int64_t now_ms)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_BLOCKLIST_ADD, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    bind_text(&b, 2, value);
+    bind_text(&b, 3, type);
+    bind_int(&b, 4, now_ms);
+    if (expires_ms > 0)
+        bind_int(&b, 5, expires_ms);
+    bind_text(&b, 6, source);
+    return step_done(s, st, b.rc, "adding to a blocklist");
+}
+
+static rp_status sq_blocklist_each(struct store *base, const char *name, int64_t now_ms,
+                                   size_t limit, void (*fn)(void *ctx, const char *value),
+                                   void *ctx)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_BLOCKLIST_LIST, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    bind_int(&b, 2, now_ms);
+    bind_int(&b, 3, (int64_t)limit);
+    int rc = b.rc;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fn(ctx, col_text(st, 0));
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE)
+        ret = db_err(s, rc, "reading a blocklist");
+    stmt_done(st);
+    return ret;
+}
+
 static const char *sq_errmsg(struct store *base)
 {
     return sq(base)->errmsg;
@@ -2460,5 +2524,7 @@ static const struct store_backend SQLITE_BACKEND = {
     .containment_due = sq_containment_due,
     .containment_set = sq_containment_set,
     .containment_list_json = sq_containment_list_json,
+    .blocklist_add = sq_blocklist_add,
+    .blocklist_each = sq_blocklist_each,
     .errmsg = sq_errmsg,
 };

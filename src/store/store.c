@@ -405,6 +405,21 @@ rp_status store_containment_list_json(struct store *s, json_t **out)
     return s->ops->containment_list_json(s, out);
 }
 
+rp_status store_blocklist_add(struct store *s, const char *name, const char *type,
+                              const char *value, int64_t expires_ms, const char *source,
+                              int64_t now_ms)
+{
+    RP_ASSERT(s != NULL && name != NULL && type != NULL && value != NULL);
+    return s->ops->blocklist_add(s, name, type, value, expires_ms, source, now_ms);
+}
+
+rp_status store_blocklist_each(struct store *s, const char *name, int64_t now_ms, size_t limit,
+                               void (*fn)(void *ctx, const char *value), void *ctx)
+{
+    RP_ASSERT(s != NULL && name != NULL && fn != NULL);
+    return s->ops->blocklist_each(s, name, now_ms, limit, fn, ctx);
+}
+
 const char *store_errmsg(struct store *s)
 {
     if (s == NULL)

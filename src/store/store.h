@@ -322,6 +322,20 @@ rp_status store_containment_set(struct store *s, const char *id, const char *sta
                                 int64_t until_ms, int64_t ts_ms) RP_MUST_CHECK;
 rp_status store_containment_list_json(struct store *s, json_t **out) RP_MUST_CHECK;
 
+/* --- blocklists ------------------------------------------------------------------------------ */
+
+/* Adds value (of type ip, domain, url, md5, sha1, sha256, email) to the named
+ * list; expires_ms 0: never. Adding it again keeps the later expiry. Commits
+ * by itself outside a batch. */
+rp_status store_blocklist_add(struct store *s, const char *name, const char *type,
+                              const char *value, int64_t expires_ms, const char *source,
+                              int64_t now_ms) RP_MUST_CHECK;
+
+/* Calls fn for each value of the list not expired at now_ms, in order, at most
+ * limit. */
+rp_status store_blocklist_each(struct store *s, const char *name, int64_t now_ms, size_t limit,
+                               void (*fn)(void *ctx, const char *value), void *ctx) RP_MUST_CHECK;
+
 /* The backend's last error text (for logs), never NULL. */
 const char *store_errmsg(struct store *s);
 

@@ -104,6 +104,11 @@ struct store_backend {
     rp_status (*containment_set)(struct store *s, const char *id, const char *status,
                                  int64_t until_ms, int64_t ts_ms);
     rp_status (*containment_list_json)(struct store *s, json_t **out);
+    rp_status (*blocklist_add)(struct store *s, const char *name, const char *type,
+                               const char *value, int64_t expires_ms, const char *source,
+                               int64_t now_ms);
+    rp_status (*blocklist_each)(struct store *s, const char *name, int64_t now_ms, size_t limit,
+                                void (*fn)(void *ctx, const char *value), void *ctx);
 
     const char *(*errmsg)(struct store *s);
 };
