@@ -47,6 +47,7 @@ struct runner {
     struct engine *engine;
     char *dir;
     char *policy_path;
+    char *prompt_mail;
     struct policy *policy;
     unsigned char key[PROMPT_KEY_BYTES];
     char *public_url;
@@ -204,12 +205,15 @@ rp_status runner_new(uv_loop_t *loop, struct store *st, const struct runner_opts
     }
     if (o->policy_path != NULL)
         r->policy_path = strdup(o->policy_path);
+    if (o->prompt_mail != NULL)
+        r->prompt_mail = strdup(o->prompt_mail);
     if ((s = load_policy(r, err)) != RP_OK)
         goto fail;
     struct engine_opts eo = {.mode = ENGINE_LIVE,
                              .prompt_key = r->key,
                              .public_url = r->public_url,
-                             .policy = r->policy};
+                             .policy = r->policy,
+                             .prompt_mail_action = r->prompt_mail};
     if ((s = engine_new(loop, st, &eo, &r->engine, err)) != RP_OK)
         goto fail;
     uv_async_init(loop, &r->async, on_async);
@@ -250,6 +254,7 @@ static void runner_release(struct runner *r)
     free(r->dir);
     free(r->public_url);
     free(r->policy_path);
+    free(r->prompt_mail);
     policy_free(r->policy);
     free(r);
 }

@@ -30,6 +30,7 @@ struct runner_opts {
     const char *db_path;
     const char *public_url;  /* base of the answer links; NULL: http://LISTEN */
     const char *policy_path; /* the guard rails' policy; NULL: none (the kill switch holds) */
+    const char *prompt_mail; /* the action that mails prompts, or NULL */
 };
 
 rp_status runner_new(struct uv_loop_s *loop, struct store *st, const struct runner_opts *o,

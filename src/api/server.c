@@ -1504,6 +1504,7 @@ rp_status server_new(const struct server_opts *o, struct server **out, struct rp
                              .prompt_key_path = o->prompt_key_path,
                              .db_path = srv->db_path,
                              .policy_path = o->policy_path,
+                             .prompt_mail = o->prompt_mail,
                              .public_url = srv->public_base};
     st = runner_new(&srv->loop, srv->store, &ro, &srv->runner, err);
     if (st != RP_OK)

@@ -92,6 +92,7 @@ struct server_opts {
     const char *public_url;        /* base of prompt answer links; NULL: http://LISTEN */
     struct connectors *connectors; /* loaded by the caller; their sources start on the loop */
     const char *policy_path;       /* the guard rails' policy file, or NULL */
+    const char *prompt_mail;       /* the action that mails prompts, or NULL */
 };
 
 struct server;

@@ -277,7 +277,9 @@ static int run_or_plan(int argc, char **argv, bool plan)
                              .replay = replay,
                              .on_run_done = on_done,
                              .ctx = &wait,
-                             .policy = policy};
+                             .policy = policy,
+                             .prompt_mail_action = cfg.prompt_mail,
+                             .public_url = cfg.public_url};
     if (engine_new(&loop, st, &eo, &e, &err) != RP_OK) {
         cli_errorf("%s", err.msg);
         goto out;

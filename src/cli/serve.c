@@ -119,6 +119,7 @@ int cli_serve(int argc, char **argv)
         .public_url = public_url != NULL ? public_url : cfg.public_url,
         .connectors = conns,
         .policy_path = policy != NULL ? policy : cfg.policy_path,
+        .prompt_mail = cfg.prompt_mail,
     };
     struct rp_error err = {{0}};
     if (server_new(&o, &srv, &err) != RP_OK) {

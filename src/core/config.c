@@ -46,6 +46,7 @@ void config_fini(struct config *c)
     free(c->secret_key_file);
     free(c->packs_dir);
     free(c->policy_path);
+    free(c->prompt_mail);
     json_decref(c->connectors);
     sources_free(c->sources, c->nsources);
     config_init(c);
@@ -351,6 +352,8 @@ rp_status config_load_buffer(struct config *c, const char *name, const char *dat
             st = want_string(&l, v, "public_url", &nc.public_url);
         else if (strcmp(key, "prompt_key") == 0)
             st = want_string(&l, v, "prompt_key", &nc.prompt_key);
+        else if (strcmp(key, "prompt_mail") == 0)
+            st = want_string(&l, v, "prompt_mail", &nc.prompt_mail);
         else if (strcmp(key, "policy") == 0)
             st = want_string(&l, v, "policy", &nc.policy_path);
         else if (strcmp(key, "packs") == 0)
@@ -365,8 +368,8 @@ rp_status config_load_buffer(struct config *c, const char *name, const char *dat
         } else
             st = at(&l, k,
                     "unknown key '%s' (known: db, listen, log_level, correlation, sources, "
-                    "syslog, playbooks, policy, public_url, prompt_key, packs, secrets, "
-                    "connectors)",
+                    "syslog, playbooks, policy, public_url, prompt_key, prompt_mail, packs, "
+                    "secrets, connectors)",
                     key);
     }
     yaml_document_delete(&doc);

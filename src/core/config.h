@@ -16,6 +16,7 @@
  *   policy: /etc/riposte/policy.yml
  *   public_url: https://soc.example.org
  *   prompt_key: /var/lib/riposte/prompt.key
+ *   prompt_mail: mail.send             # mails each prompt with its answer link
  *   packs: /usr/share/riposte/packs
  *   secrets: { key_file: /etc/riposte/secret.key }
  *   connectors: { edr: { pack: crowdstrike, ... } }   (connect/connector.h)
@@ -56,6 +57,7 @@ struct config {
     char *playbooks_dir;   /* playbooks: DIR (serve; default ./playbooks when present) */
     char *public_url;      /* public_url: base of prompt answer links */
     char *prompt_key;      /* prompt_key: the key file that signs answer links */
+    char *prompt_mail;     /* prompt_mail: the action that mails prompts ("mail.send") */
     char *packs_dir;       /* packs: DIR of vendor packs (default ./packs) */
     char *policy_path;     /* policy: FILE, the guard rails (guard/guard.h) */
     char *secret_key_file; /* secrets.key_file */

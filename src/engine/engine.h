@@ -60,6 +60,10 @@ struct engine_opts {
     /* The guard rails' policy (guard/guard.h), borrowed; NULL: no policy (the
      * kill switch still holds effects). */
     struct policy *policy;
+    /* The action that mails a prompt to its `to:` address (e.g. "mail.send",
+     * an smtp connector's send); NULL: prompts are only in the API and CLI. It
+     * is called with {to, subject, text} after the prompt is committed. */
+    const char *prompt_mail_action;
 };
 
 /* An engine on loop, writing to st (which it does not own). */

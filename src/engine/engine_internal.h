@@ -131,6 +131,7 @@ struct engine {
     int64_t audit_seq;
     char audit_hash[65];
     size_t releases_in_flight;
+    json_t *mail_queue; /* prompt mails waiting for their prompt's commit */
 };
 
 /* engine.c */
@@ -178,6 +179,9 @@ void rails_refresh(struct engine *e);                             /* kill switch
 void rails_release_due(struct engine *e);                         /* expired containments */
 rp_status rails_write(struct engine *e, struct pending_write *w); /* inside the commit */
 void rails_committed(struct engine *e, bool ok); /* after a commit (or its failure) */
+
+/* op.c: prompt mails, sent once their prompts are committed */
+void op_send_prompt_mails(struct engine *e);
 bool op_prompt_answered(struct engine *e, const char *prompt_id);
 void op_prompt_free_row(struct store_prompt_row *p);
 rp_status op_prompt_write(struct engine *e, struct store_prompt_row *p);

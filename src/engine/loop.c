@@ -308,6 +308,7 @@ static void pump(uv_idle_t *h)
         op_dispatch(o);
         o = n;
     }
+    op_send_prompt_mails(e);
     release_finished(e);
     if (e->dirty == NULL && e->writes == NULL && e->after_commit == NULL) {
         e->pump_on = false;
@@ -365,6 +366,7 @@ rp_status engine_new(uv_loop_t *loop, struct store *st, const struct engine_opts
     e->pending_dedup = json_object();
     e->run_index = json_object();
     e->guard_pending = json_array();
+    e->mail_queue = json_array();
     e->policy = e->opts.policy;
     e->prompt_index = json_object();
     uv_idle_init(loop, &e->pump);
@@ -414,6 +416,7 @@ void engine_free(struct engine *e)
     json_decref(e->pending_dedup);
     json_decref(e->run_index);
     json_decref(e->guard_pending);
+    json_decref(e->mail_queue);
     json_decref(e->prompt_index);
     expr_env_free(e->expr);
     e->handles_open = 3;

@@ -568,14 +568,43 @@ void op_prompt_start(struct run *r, const struct pb_step *s, const char *key, st
     char token[PROMPT_TOKEN_MAX];
     prompt_token_make(r->e->prompt_key, p->id, p->deadline_ms, token);
     char url[PROMPT_TOKEN_MAX + 256];
-    snprintf(url, sizeof url, "%s/respond/%s",
-             r->e->opts.public_url != NULL ? r->e->opts.public_url : "http://127.0.0.1:8080",
-             token);
+    const char *base =
+        r->e->opts.public_url != NULL ? r->e->opts.public_url : "http://127.0.0.1:8080";
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/') /* the link adds its own */
+        blen--;
+    snprintf(url, sizeof url, "%.*s/respond/%s", (int)(blen < 200 ? blen : 200), base, token);
     json_t *detail = json_pack("{s:s,s:s?,s:s?,s:s,s:O,s:I}", "prompt", p->id, "to", p->to, "role",
                                p->role, "question", p->question, "options", p->options, "deadline",
                                (json_int_t)p->deadline_ms);
     run_event(r, "prompt_sent", key, json_deep_copy(detail));
     timeline(r, "prompt", detail);
+    if (r->e->opts.prompt_mail_action != NULL && p->to != NULL) {
+        /* the question goes out by mail once the prompt is committed; the
+         * link in it is the only copy of the credential outside the engine */
+        json_t *options = json_array();
+        size_t oi;
+        json_t *ov;
+        char text[4096];
+        int n = snprintf(text, sizeof text, "%s\n\nOptions: ", p->question);
+        json_array_foreach(p->options, oi, ov)
+        {
+            if (n > 0 && (size_t)n < sizeof text)
+                n += snprintf(text + n, sizeof text - (size_t)n, "%s%s", oi ? ", " : "",
+                              json_string_value(ov));
+            json_array_append(options, ov);
+        }
+        char deadline[TIME_RFC3339_LEN];
+        time_format_rfc3339(p->deadline_ms, deadline);
+        if (n > 0 && (size_t)n < sizeof text)
+            snprintf(text + n, sizeof text - (size_t)n,
+                     "\n\nAnswer here before %s (the link works once):\n%s\n", deadline, url);
+        json_array_append_new(r->e->mail_queue,
+                              json_pack("{s:s,s:s,s:s,s:s,s:s}", "run", r->id, "key", key, "to",
+                                        p->to, "subject", "A question from your security team",
+                                        "text", text));
+        json_decref(options);
+    }
     /* the link is a credential: it goes to the person, never to the log */
     log_info("prompt.sent", "run=%s prompt=%s step=%s", r->id, p->id, s->id);
     struct pending_write *w = calloc(1, sizeof *w);
@@ -893,4 +922,75 @@ static bool guard_gate(struct op *o)
     hold_arm(o, id, deadline);
     run_mark_dirty(r);
     return false;
+}
+
+/* --- prompt mails ------------------------------------------------------------------- */
+
+struct prompt_mail {
+    struct action_call call;
+    struct engine *e;
+    json_t *params;
+    char run_id[ULID_LEN + 1];
+    char key[RP_STEP_KEY_MAX + 16];
+};
+
+static void prompt_mail_done(struct action_call *call, struct action_result *res)
+{
+    struct prompt_mail *m = call->engine;
+    json_decref(res->output);
+    char q[RP_ERROR_MAX];
+    if (res->st == RP_OK)
+        log_info("prompt.mailed", "run=%s action=%s", m->run_id, call->def->name);
+    else
+        log_warn("prompt.mail_failed", "run=%s action=%s error=%s", m->run_id, call->def->name,
+                 log_quote(q, sizeof q, res->error));
+    struct run *r = engine_run_find(m->e, m->run_id);
+    if (r != NULL && !r->finished)
+        run_event(r, "prompt_mailed", m->key + 5 /* after "mail/" */,
+                  json_pack("{s:b,s:s}", "ok", res->st == RP_OK, "error",
+                            res->st == RP_OK ? "" : res->error));
+    json_decref(m->params);
+    free(m);
+}
+
+void op_send_prompt_mails(struct engine *e)
+{
+    if (json_array_size(e->mail_queue) == 0)
+        return;
+    json_t *queue = e->mail_queue;
+    e->mail_queue = json_array();
+    const struct action_def *def = action_find(e->opts.prompt_mail_action);
+    size_t i;
+    json_t *m;
+    json_array_foreach(queue, i, m)
+    {
+        const char *run_id = json_string_value(json_object_get(m, "run"));
+        if (def == NULL) {
+            log_warn("prompt.mail_failed", "run=%s error=\"no action %s\"", run_id,
+                     e->opts.prompt_mail_action);
+            continue;
+        }
+        struct prompt_mail *pm = calloc(1, sizeof *pm);
+        if (pm == NULL)
+            break;
+        pm->e = e;
+        snprintf(pm->run_id, sizeof pm->run_id, "%s", run_id);
+        snprintf(pm->key, sizeof pm->key, "mail/%s", json_string_value(json_object_get(m, "key")));
+        pm->params = json_pack("{s:O,s:O,s:O}", "to", json_object_get(m, "to"), "subject",
+                               json_object_get(m, "subject"), "text", json_object_get(m, "text"));
+        pm->call = (struct action_call){.def = def,
+                                        .params = pm->params,
+                                        .key = pm->key,
+                                        .attempt = 1,
+                                        .loop = e->loop,
+                                        .store = e->store,
+                                        .done = prompt_mail_done,
+                                        .engine = pm};
+        if (def->start(&pm->call) != RP_OK) {
+            struct action_result res = {.st = RP_E_IO};
+            snprintf(res.error, sizeof res.error, "%s could not start", def->name);
+            prompt_mail_done(&pm->call, &res);
+        }
+    }
+    json_decref(queue);
 }

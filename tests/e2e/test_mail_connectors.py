@@ -436,5 +436,48 @@ def source_turns_reports_into_alerts(t):
     check("analyst-pw" not in err, "the password in the log")
 
 
+@tap.test(timeout=90)
+def prompt_goes_out_by_mail(t):
+    """With prompt_mail set, a prompt's question and its answer link are mailed to
+    its `to:` address once the prompt is stored."""
+    servers()
+    tag = uuid.uuid4().hex[:8]
+    t.write("config.yml", json.dumps({
+        "connectors": {"mail": {"type": "smtp", "url": "smtp://127.0.0.1:25",
+                                "from": "soc@localhost"}},
+        "prompt_mail": "mail.send", "public_url": "https://soc.example.org/"}))
+    t.write("pb.yml", "playbook: ask\nsteps:\n  - id: ask\n    prompt:\n"
+            "      to: carol@localhost\n"
+            f"      question: \"Did you sign in from Lagos? ({tag})\"\n"
+            "      options: [yes, no]\n      timeout: 1h\n")
+    p = t.spawn("run", "pb.yml", "--config", "config.yml")
+    found = []
+
+    def arrived():
+        m = imap("carol")
+        try:
+            m.select("INBOX")
+            typ, data = m.search(None, "BODY", tag)
+            ids = data[0].split() if typ == "OK" else []
+            if ids:
+                typ, msg = m.fetch(ids[-1], "(RFC822)")
+                found.append(email.message_from_bytes(msg[0][1]))
+            return bool(ids)
+        finally:
+            m.logout()
+
+    tap.wait_until(arrived, 30, "the question to arrive in carol's mailbox")
+    body = found[0].get_payload(decode=True).decode("utf-8")
+    contains(body, f"Did you sign in from Lagos? ({tag})", "the question")
+    contains(body, "Options: yes, no", "the options")
+    contains(body, "https://soc.example.org/respond/", "the answer link (public_url)")
+    pid = t.sql("SELECT id FROM prompts")[0][0]
+    contains(body, pid, "the link is this prompt's")
+    r = t.riposte("prompt", "answer", pid, "yes")
+    eq(r.code, 0, f"answered ({r!r})")
+    tap.wait_until(lambda: p.poll() is not None, 20, "the run to finish")
+    eq(p.returncode, 0, "the run went on with the answer")
+
+
 if __name__ == "__main__":
     tap.main()
