@@ -175,6 +175,18 @@ static void print_trace(json_t *run, FILE *f)
             else if (strcmp(type, "retry_wait") == 0)
                 fprintf(f, "  %-24s retry after: %s\n", key,
                         json_string_value(json_object_get(data, "error")));
+            else if (strcmp(type, "guard") == 0)
+                fprintf(f, "  %-24s guard %s (%s): %s\n", key,
+                        json_string_value(json_object_get(data, "verdict")),
+                        json_string_value(json_object_get(data, "rule")),
+                        json_string_value(json_object_get(data, "reason")));
+            else if (strcmp(type, "hold") == 0)
+                fprintf(f, "  %-24s held for approval %s by %s\n", key,
+                        json_string_value(json_object_get(data, "prompt")),
+                        json_string_value(json_object_get(data, "approver")));
+            else if (strcmp(type, "hold_done") == 0)
+                fprintf(f, "  %-24s approval: %s\n", key,
+                        json_string_value(json_object_get(data, "answer")));
             else if (strcmp(type, "prompt_sent") == 0)
                 fprintf(f, "  %-24s prompt %s waiting for an answer\n", key,
                         json_string_value(json_object_get(data, "prompt")));

@@ -856,9 +856,15 @@ static bool guard_gate(struct op *o)
         run_mark_dirty(r);
         return false;
     }
-    run_event(r, "guard", o->key,
-              json_pack("{s:s,s:s,s:s,s:o}", "verdict", guard_verdict_name(d.verdict), "rule",
-                        d.rule, "reason", d.reason, "targets", targets));
+    json_t *gd = json_pack("{s:s,s:s,s:s,s:o}", "verdict", guard_verdict_name(d.verdict), "rule",
+                           d.rule, "reason", d.reason, "targets", targets);
+    if (d.verdict != GUARD_HOLD) { /* a hold has its own entry below */
+        json_t *tl = json_deep_copy(gd);
+        json_object_set_new(tl, "action", json_string(o->def->name));
+        json_object_set_new(tl, "step", json_string(o->key));
+        timeline(r, "guard", tl);
+    }
+    run_event(r, "guard", o->key, gd);
     switch (d.verdict) {
     case GUARD_ALLOW:
         o->contain_ms = d.contain_ms;
