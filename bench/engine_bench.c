@@ -15,23 +15,38 @@
  *   latency     runs started at 1,000 a second for --paced N runs; the time
  *               from engine_start (the alert acknowledged) to the first
  *               action's call, p50 and p99;
- *   waiting     --waiting N runs parked on a prompt; resident memory.
+ *   waiting     --waiting N runs parked on a prompt; resident memory;
+ *   http        --http N runs of the same playbook with its two actions as
+ *               HTTP calls (the `http` connector, libcurl's multi on the
+ *               loop) to a local responder thread that answers 200 {} on
+ *               keep-alive connections.
  * Prints one JSON object. Timings never fail: exit 1 only when a run did not
  * succeed.
  */
+#include "connect/connector.h"
 #include "core/time.h"
 #include "engine/action.h"
 #include "engine/engine.h"
 #include "playbook/playbook.h"
 #include "store/store.h"
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
+
+static void die(const char *what, const char *msg)
+{
+    fprintf(stderr, "bench_engine: %s: %s\n", what, msg);
+    exit(2);
+}
 
 static const char PB_FIVE[] = "playbook: bench\n"
                               "steps:\n"
@@ -53,6 +68,83 @@ static const char PB_WAITING[] = "playbook: waiting\n"
                                  "  - id: ask\n"
                                  "    prompt: { to: \"{{ alert.user.email }}\", question: \"Was "
                                  "this you?\", options: [yes, no], timeout: 4h, default: no }\n";
+
+static const char PB_HTTP[] = "playbook: bench-http\n"
+                              "steps:\n"
+                              "  - id: check\n"
+                              "    switch: \"alert.severity >= 50 and 'high' or 'low'\"\n"
+                              "    cases: { high: enrich, low: enrich }\n"
+                              "  - id: enrich\n"
+                              "    set: { sev: \"{{ alert.severity }}\" }\n"
+                              "  - id: first\n"
+                              "    action: resp.request\n"
+                              "    with: { method: POST, path: /a, body: { host: \"{{ "
+                              "alert.host.name }}\" } }\n"
+                              "  - id: second\n"
+                              "    action: resp.request\n"
+                              "    with: { method: GET, path: /b }\n"
+                              "  - id: note\n"
+                              "    case: { note: \"bench severity {{ vars.sev }}\" }\n";
+
+/* --- a local HTTP responder: one thread, poll() over keep-alive connections -- */
+
+static int responder_fd = -1;
+
+static void *responder(void *arg)
+{
+    (void)arg;
+    enum { MAXC = 256 };
+    struct pollfd pf[MAXC + 1];
+    int n = 0;
+    pf[0] = (struct pollfd){.fd = responder_fd, .events = POLLIN};
+    static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: 2\r\n\r\n{}";
+    char buf[65536];
+    for (;;) {
+        if (poll(pf, (nfds_t)n + 1, -1) < 0)
+            continue;
+        if (pf[0].revents & POLLIN) {
+            int c = accept(responder_fd, NULL, NULL);
+            if (c >= 0 && n < MAXC)
+                pf[++n] = (struct pollfd){.fd = c, .events = POLLIN};
+            else if (c >= 0)
+                close(c);
+        }
+        for (int i = 1; i <= n; i++) {
+            if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t got = read(pf[i].fd, buf, sizeof buf);
+            if (got <= 0) {
+                close(pf[i].fd);
+                pf[i] = pf[n--];
+                i--;
+                continue;
+            }
+            /* one answer per request head in what arrived (bodies are small
+             * and come in the same read as their head) */
+            for (ssize_t k = 0; k + 3 < got; k++)
+                if (memcmp(buf + k, "\r\n\r\n", 4) == 0 &&
+                    write(pf[i].fd, answer, sizeof answer - 1) < 0)
+                    break;
+        }
+    }
+    return NULL;
+}
+
+static int responder_start(void)
+{
+    responder_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (responder_fd < 0 || bind(responder_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(responder_fd, 128) != 0 ||
+        getsockname(responder_fd, (struct sockaddr *)&a, &len) != 0)
+        die("responder", "cannot listen");
+    pthread_t t;
+    pthread_create(&t, NULL, responder, NULL);
+    pthread_detach(t);
+    return ntohs(a.sin_port);
+}
 
 /* --- the first action: records when it was called ------------------------- */
 
@@ -101,12 +193,6 @@ static void on_done(void *arg, const char *run_id, const char *status)
     c->done++;
     if (strcmp(status, "succeeded") != 0)
         c->failed++;
-}
-
-static void die(const char *what, const char *msg)
-{
-    fprintf(stderr, "bench_engine: %s: %s\n", what, msg);
-    exit(2);
 }
 
 static void open_all(struct ctx *c, const char *path, const char *pb_text)
@@ -173,12 +259,13 @@ static json_t *bench_alert(size_t i)
 
 /* --- phases ------------------------------------------------------------------ */
 
-static double throughput(const char *dir, size_t n, int64_t *rows_out, double *tx_out)
+static double throughput(const char *dir, size_t n, const char *pb_text, const char *pb_name,
+                         int64_t *rows_out, double *tx_out)
 {
     struct ctx c;
     char path[1024];
     snprintf(path, sizeof path, "%s/engine-throughput.db", dir);
-    open_all(&c, path, PB_FIVE);
+    open_all(&c, path, pb_text);
     size_t ncases = n / 100 + 1;
     char(*cases)[ULID_LEN + 1] = calloc(ncases, sizeof *cases);
     make_cases(&c, ncases, cases);
@@ -189,7 +276,7 @@ static double throughput(const char *dir, size_t n, int64_t *rows_out, double *t
         for (size_t k = 0; k < 1000 && started < n; k++, started++) {
             json_t *a = bench_alert(started);
             struct rp_error err;
-            if (engine_start(c.e, "bench", a, cases[started / 100], NULL, "manual", NULL, NULL,
+            if (engine_start(c.e, pb_name, a, cases[started / 100], NULL, "manual", NULL, NULL,
                              &err) != RP_OK)
                 die("start", err.msg);
             json_decref(a);
@@ -369,7 +456,7 @@ static void waiting(const char *dir, size_t n, long *before_kb, long *after_kb)
 
 int main(int argc, char **argv)
 {
-    size_t runs = 100000, paced_n = 5000, wait_n = 10000;
+    size_t runs = 100000, paced_n = 5000, wait_n = 10000, http_n = 20000;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
@@ -378,6 +465,8 @@ int main(int argc, char **argv)
             paced_n = strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--waiting") == 0 && i + 1 < argc)
             wait_n = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--http") == 0 && i + 1 < argc)
+            http_n = strtoul(argv[++i], NULL, 10);
         else
             dir = argv[i];
     }
@@ -394,10 +483,32 @@ int main(int argc, char **argv)
     waiting(dir, wait_n, &rss0, &rss1);
     int64_t rows = 0;
     double per_tx = 0;
-    double t_engine = throughput(dir, runs, &rows, &per_tx);
+    double t_engine = throughput(dir, runs, PB_FIVE, "bench", &rows, &per_tx);
     double t_base = baseline(dir, rows, per_tx);
     double p50 = 0, p99 = 0;
     latency(dir, paced_n, &p50, &p99);
+    /* the same playbook with its two actions as HTTP calls */
+    double t_http = 0;
+    if (http_n > 0) {
+        int port = responder_start();
+        char conf[256];
+        snprintf(conf, sizeof conf,
+                 "{\"resp\": {\"type\": \"http\", \"url\": \"http://127.0.0.1:%d\", "
+                 "\"effect\": \"read\"}}",
+                 port);
+        json_t *section = json_loads(conf, 0, NULL);
+        struct connector_env env = {.secrets = NULL, .packs_dir = "packs"};
+        struct connectors *cs = NULL;
+        struct rp_error err;
+        if (connectors_load(section, &env, &cs, &err) != RP_OK)
+            die("http connector", err.msg);
+        json_decref(section);
+        int64_t hrows = 0;
+        double htx = 0;
+        t_http = throughput(dir, http_n, PB_HTTP, "bench-http", &hrows, &htx);
+        /* the instance's actions stay registered until exit */
+        (void)cs;
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double steps = (double)runs * 5;
@@ -406,9 +517,11 @@ int main(int argc, char **argv)
            "\"baseline_rows_per_s\":%.0f,\"engine_rows_per_s\":%.0f,\"ratio_to_sqlite\":%.2f,"
            "\"paced_runs\":%zu,\"first_action_p50_ms\":%.3f,\"first_action_p99_ms\":%.3f,"
            "\"waiting_runs\":%zu,\"rss_before_kb\":%ld,\"rss_waiting_kb\":%ld,"
-           "\"peak_rss_kb\":%ld}\n",
+           "\"peak_rss_kb\":%ld,\"http_runs\":%zu,\"http_runs_per_s\":%.0f,"
+           "\"http_steps_per_s\":%.0f}\n",
            runs, t_engine, (double)runs / t_engine, steps / t_engine, (long long)rows,
            (double)rows / (double)runs, (double)rows / t_base, (double)rows / t_engine,
-           t_base / t_engine, paced_n, p50, p99, wait_n, rss0, rss1, ru.ru_maxrss);
+           t_base / t_engine, paced_n, p50, p99, wait_n, rss0, rss1, ru.ru_maxrss, http_n,
+           t_http > 0 ? (double)http_n / t_http : 0, t_http > 0 ? (double)http_n * 5 / t_http : 0);
     return 0;
 }

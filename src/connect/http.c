@@ -269,6 +269,12 @@ static struct http_loopctx *ctx_for(uv_loop_t *loop)
     curl_multi_setopt(ctx->multi, CURLMOPT_SOCKETDATA, ctx);
     curl_multi_setopt(ctx->multi, CURLMOPT_TIMERFUNCTION, timerfn_cb);
     curl_multi_setopt(ctx->multi, CURLMOPT_TIMERDATA, ctx);
+    /* A thousand runs calling one vendor at once must not open a thousand
+     * connections to it (vendors rate-limit and drop them): requests beyond
+     * this wait in curl's queue for a free keep-alive connection. */
+    curl_multi_setopt(ctx->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      (long)RP_HTTPC_HOST_CONNECTIONS_MAX);
+    curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)RP_HTTPC_CONNECTIONS_MAX);
     loops[slot] = ctx;
     return ctx;
 }

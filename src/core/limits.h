@@ -709,6 +709,12 @@
  * tests): one multi per loop. */
 #define RP_HTTPC_LOOPS_MAX 16
 
+/* Connections one loop's client keeps to one host, and in all. Vendor APIs
+ * throttle clients that open hundreds of connections; 16 keep-alive
+ * connections carry thousands of requests a second, and the rest queue. */
+#define RP_HTTPC_HOST_CONNECTIONS_MAX 16
+#define RP_HTTPC_CONNECTIONS_MAX      256
+
 /* A pack file, its actions, sources, settings and the requests of one action
  * or source: real packs have 5-15 actions of 1-3 requests. */
 #define RP_PACK_MAX_BYTES    (1024u * 1024u)
@@ -839,5 +845,86 @@
 
 /* Longest budget name: "budget NAME" fits the decision's rule field. */
 #define RP_GUARD_NAME_MAX 100
+
+/* --- KPIs (kpi/) --- */
+
+/* Most cases one KPI period may hold: each costs about 80 bytes while the
+ * percentiles are computed (80 MB at the limit). A longer period is refused
+ * with a message to narrow it rather than answered from a sample, so that
+ * every figure stays exact. */
+#define RP_KPI_CASES_MAX 1000000
+
+/* Most distinct labels per segment dimension (kind, source, playbook): more
+ * are counted under "(other)", so that a source that names itself per host
+ * cannot make the report (or the JSON) grow without bound. */
+#define RP_KPI_SEGMENTS_MAX 200
+
+/* Most playbooks one case counts under: a case worked by more is unusual;
+ * the rest of its playbooks are left out of the per-playbook figures. */
+#define RP_KPI_CASE_PLAYBOOKS_MAX 8
+
+/* Most rows of one aggregate query (distinct actions, guard rules, prompts of
+ * a period): beyond it the period is refused as too large, as for cases. */
+#define RP_KPI_ROWS_MAX 200000
+
+/* Longest period a report may cover: ten years; more is a typo. */
+#define RP_KPI_PERIOD_MAX_MS (3660LL * 24 * 3600 * 1000)
+
+/* Most points of the response-time chart (days, weeks or months): a chart
+ * with more is unreadable on one page. */
+#define RP_KPI_BUCKETS_MAX 60
+
+/* Rows of the report's open high-severity cases table: one page. */
+#define RP_KPI_OPEN_CASES_MAX 50
+
+/* Most entries of kpi.minutes_saved in the configuration. */
+#define RP_KPI_MINUTES_ENTRIES_MAX 1000
+
+/* A rendered report: the HTML of the figures above is far below this. */
+#define RP_KPI_REPORT_MAX (16u * 1024u * 1024u)
+
+/* Metric series (a name and its labels) core/metrics.c keeps: label values
+ * come from the configuration (connectors, channels, verdicts), a few dozen
+ * in practice; more are counted in riposte_metrics_series_dropped_total. */
+#define RP_METRICS_SERIES_MAX 1024
+
+/* Buckets of one histogram (plus +Inf). */
+#define RP_METRICS_BUCKETS_MAX 16
+
+/* The /metrics page: RP_METRICS_SERIES_MAX series of a few hundred bytes. */
+#define RP_METRICS_PAGE_MAX (4u * 1024u * 1024u)
+
+/* --- detectors (detect/) --- */
+
+/* Rules under detect.failed_logins: a handful per deployment (one per log
+ * family and grouping); more is a generated file gone wrong. */
+#define RP_DETECT_RULES_MAX 64
+
+/* Highest threshold: a key keeps up to threshold+1 failure times, so this
+ * bounds one key's memory (80 KiB); a burst of more than 10000 in one window
+ * has long been noticed. */
+#define RP_DETECT_THRESHOLD_MAX 10000
+
+/* Longest window and suppression: a week. A sliding window longer than that
+ * is a report, not a detector, and the kept times would grow with it. */
+#define RP_DETECT_WINDOW_MAX_MS (7LL * 24 * 3600 * 1000)
+
+/* Groups (users, devices, user+device pairs) tracked per rule. A password
+ * spray or a scan of many accounts makes one key per account; past this the
+ * least recently seen key is evicted (and counted), so memory stays flat
+ * under any input at about keys x (key text + times). */
+#define RP_DETECT_KEYS_MAX 10000
+
+/* Failure times kept per rule across all its keys (8 bytes each: 4 MiB).
+ * Past it the least recently seen keys are evicted until the new time fits. */
+#define RP_DETECT_TIMES_MAX (512u * 1024)
+
+/* Distinct source addresses (and users, hosts) remembered per key for the
+ * raised alert; the rest are counted, not listed. */
+#define RP_DETECT_ADDRS_MAX 16
+
+/* Longest user or device name used as a key (bytes); longer values are cut
+ * (still deterministic: the same long name makes the same key). */
+#define RP_DETECT_KEY_MAX 512
 
 #endif
