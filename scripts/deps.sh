@@ -18,6 +18,8 @@ PKGS=(
   libpcre2-dev
   # tests and tools
   libcmocka-dev valgrind curl sqlite3 python3 wrk time
+  # the HTML report is checked in a headless browser (issue 8)
+  chromium
 )
 
 missing=()
