@@ -69,7 +69,8 @@ ninja -C "$build" libriposte.a >/dev/null || {
     exit 2
 }
 
-pkgs="jansson sqlite3 libmicrohttpd libcrypto libuv yaml-0.1 libpsl gmime-3.0 libxml-2.0 lua5.4"
+pkgs="jansson sqlite3 libmicrohttpd libcrypto libuv yaml-0.1 libpsl gmime-3.0 libxml-2.0 lua5.4
+      libcurl libsodium ldap libloc libmaxminddb"
 libs="$(pkg-config --libs $pkgs) -lm"
 cflags=$(pkg-config --cflags $pkgs)
 mkdir -p "$build/fuzz" "$build/artifacts"
