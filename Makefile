@@ -4,7 +4,7 @@
 #   make          build build/riposte
 #   make check    normal and ASan+UBSan builds, every test, each fuzz target for
 #                 FUZZ_CHECK_SECONDS; ends "N passed, N failed"
-#   make run      start the daemon on its embedded defaults (SQLite, 127.0.0.1:8080)
+#   make run      the lab and the daemon with the three playbooks (scripts/run.sh)
 #   make bench    the benchmarks (bench/RESULTS.md)
 #   make fuzz     run each fuzz target with libFuzzer for FUZZ_SECONDS
 #   make format   clang-format the tree
@@ -48,7 +48,7 @@ check: $(BUILD)/riposte $(ASAN_BUILD)/build.ninja
 	@python3 scripts/runtests.py --fuzz $(FUZZ_CHECK_SECONDS) $(BUILD) $(ASAN_BUILD)
 
 run: $(BUILD)/riposte
-	./$(BUILD)/riposte serve
+	@bash scripts/run.sh $(BUILD)
 
 bench: $(BUILD)/riposte
 	@bash bench/run.sh $(BUILD)

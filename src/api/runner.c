@@ -15,6 +15,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "detect/detect.h"
 #include "engine/engine.h"
 #include "engine/prompt.h"
 #include "guard/guard.h"
@@ -48,6 +49,7 @@ struct runner {
     char *dir;
     char *policy_path;
     char *prompt_mail;
+    struct detect *detect; /* fed every stored alert; NULL without rules */
     struct policy *policy;
     unsigned char key[PROMPT_KEY_BYTES];
     char *public_url;
@@ -216,6 +218,11 @@ rp_status runner_new(uv_loop_t *loop, struct store *st, const struct runner_opts
                              .prompt_mail_action = r->prompt_mail};
     if ((s = engine_new(loop, st, &eo, &r->engine, err)) != RP_OK)
         goto fail;
+    if ((s = detect_new(o->detect, o->ndetect, o->detect_submit, o->detect_ctx, &r->detect)) !=
+        RP_OK) {
+        rp_error_set(err, s, "detect: cannot start the failed-login detector");
+        goto fail;
+    }
     uv_async_init(loop, &r->async, on_async);
     r->async.data = r;
     uv_timer_init(loop, &r->schedule);
@@ -255,6 +262,7 @@ static void runner_release(struct runner *r)
     free(r->public_url);
     free(r->policy_path);
     free(r->prompt_mail);
+    detect_free(r->detect);
     policy_free(r->policy);
     free(r);
 }
@@ -290,6 +298,7 @@ static void trigger_one(void *arg, json_t *alert, const char *case_id)
     if (engine_trigger_alert(r->engine, alert, case_id, &started, &err) != RP_OK)
         log_warn("trigger.failed", "alert=%s error=\"%s\"",
                  json_string_value(json_object_get(alert, "id")), err.msg);
+    detect_observe(r->detect, alert); /* may ingest (and trigger) an alert of its own */
 }
 
 void runner_alerts_committed(struct runner *r, struct ingest_batch **batches, size_t n)

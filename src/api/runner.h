@@ -15,6 +15,7 @@
 #define RP_API_RUNNER_H
 
 #include "core/status.h"
+#include "detect/detect.h"
 #include "ingest/pipeline.h"
 
 #include <jansson.h>
@@ -31,6 +32,10 @@ struct runner_opts {
     const char *public_url;  /* base of the answer links; NULL: http://LISTEN */
     const char *policy_path; /* the guard rails' policy; NULL: none (the kill switch holds) */
     const char *prompt_mail; /* the action that mails prompts, or NULL */
+    const struct config_detect_rule *detect; /* failed-login rules (detect/detect.h), or NULL */
+    size_t ndetect;
+    detect_submit_fn detect_submit; /* where the detector's alerts are ingested */
+    void *detect_ctx;
 };
 
 rp_status runner_new(struct uv_loop_s *loop, struct store *st, const struct runner_opts *o,
@@ -39,7 +44,8 @@ rp_status runner_new(struct uv_loop_s *loop, struct store *st, const struct runn
 /* Closes the engine's handles; run the loop once more afterwards. Accepts NULL. */
 void runner_free(struct runner *r);
 
-/* After the writer committed these batches: starts what their alerts trigger. */
+/* After the writer committed these batches: starts what their alerts trigger
+ * and feeds each alert to the failed-login detector. */
 void runner_alerts_committed(struct runner *r, struct ingest_batch **batches, size_t n);
 
 /* Any thread: a prompt was answered in the store; tell the engine now. */

@@ -36,6 +36,7 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/time.h"
 #include "ingest/pipeline.h"
 #include "ingest/queue.h"
@@ -307,9 +308,18 @@ static bool path_part(const char *url, const char *prefix, const char *suffix, c
     const char *rest = url + pl;
     const char *slash = strchr(rest, '/');
     size_t len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+    if (suffix[0] == '/') {
+        /* PREFIX{part}/suffix */
+        if (slash == NULL || strcmp(slash, suffix) != 0)
+            return false;
+    } else {
+        /* PREFIX{part}suffix, the part holding no '/' ("/blocklists/x.txt") */
+        size_t sl = strlen(suffix);
+        if (slash != NULL || len <= sl || strcmp(rest + len - sl, suffix) != 0)
+            return false;
+        len -= sl;
+    }
     if (len == 0)
-        return false;
-    if (suffix[0] == '\0' ? slash != NULL : slash == NULL || strcmp(slash, suffix) != 0)
         return false;
     *id = rest;
     *n = len;
@@ -331,6 +341,11 @@ static enum route route_of(const char *url, const char **id, size_t *n)
         {"/api/v1/playbooks", ROUTE_PLAYBOOKS},
         {"/api/v1/playbooks/reload", ROUTE_PLAYBOOKS_RELOAD},
         {"/api/v1/prompts", ROUTE_PROMPTS},
+        {"/api/v1/kpis", ROUTE_KPIS},
+        {"/metrics", ROUTE_METRICS},
+        {"/api/v1/guard", ROUTE_GUARD},
+        {"/api/v1/guard/stop", ROUTE_GUARD_STOP},
+        {"/api/v1/guard/resume", ROUTE_GUARD_RESUME},
     };
     static const struct {
         const char *prefix, *suffix;
@@ -818,6 +833,8 @@ static const char *route_methods(enum route rt)
     case ROUTE_ALERTS:
     case ROUTE_PLAYBOOKS_RELOAD:
     case ROUTE_PROMPT_ANSWER:
+    case ROUTE_GUARD_STOP:
+    case ROUTE_GUARD_RESUME:
         return "POST";
     case ROUTE_RUNS:
     case ROUTE_RESPOND:
@@ -838,6 +855,8 @@ static enum auth_action route_action(const struct request *r)
     case ROUTE_PROMPT_ANSWER:
         return AUTH_RESPOND;
     case ROUTE_PLAYBOOKS_RELOAD:
+    case ROUTE_GUARD_STOP:
+    case ROUTE_GUARD_RESUME:
         return AUTH_ADMIN;
     default:
         return AUTH_READ;
@@ -850,7 +869,8 @@ static bool route_small_body(const struct request *r)
     if (!r->post)
         return false;
     return r->route == ROUTE_RUNS || r->route == ROUTE_PROMPT_ANSWER ||
-           r->route == ROUTE_PLAYBOOKS_RELOAD || r->route == ROUTE_RESPOND;
+           r->route == ROUTE_PLAYBOOKS_RELOAD || r->route == ROUTE_RESPOND ||
+           r->route == ROUTE_GUARD_STOP || r->route == ROUTE_GUARD_RESUME;
 }
 
 /* A small body is in (or there was none): answer the endpoint. */
@@ -869,6 +889,10 @@ static enum MHD_Result finish_small(struct request *r)
         break;
     case ROUTE_RESPOND:
         ret = api_respond_post(r);
+        break;
+    case ROUTE_GUARD_STOP:
+    case ROUTE_GUARD_RESUME:
+        ret = api_guard_set(r, r->route == ROUTE_GUARD_STOP);
         break;
     default:
         RP_ASSERT(0);
@@ -925,6 +949,12 @@ static enum MHD_Result dispatch(struct request *r)
         return api_respond_get(r);
     case ROUTE_BLOCKLIST:
         return api_blocklist(r);
+    case ROUTE_KPIS:
+        return api_kpis(r);
+    case ROUTE_METRICS:
+        return api_metrics(r);
+    case ROUTE_GUARD:
+        return api_guard_show(r);
     default:
         break;
     }
@@ -1147,6 +1177,7 @@ static size_t writer_group(struct server *srv)
             const struct ingest_counts *c = ingest_batch_counts(it->batch);
             srv->accepted += c->accepted;
             srv->rejected += c->rejected;
+            metrics_count_ingest("http", c->accepted, c->rejected);
             /* the batch is ours until the resume below */
             runner_alerts_committed(srv->runner, &it->batch, 1);
         } else {
@@ -1159,6 +1190,7 @@ static size_t writer_group(struct server *srv)
         MHD_resume_connection(r->conn);
         it = next;
     }
+    metrics_observe("riposte_ingest_commit_seconds", "http", (double)(time_mono_ms() - t0) / 1e3);
     log_debug("ingest.commit", "batches=%zu records=%zu ms=%lld", n, records,
               (long long)(time_mono_ms() - t0));
     srv->untrimmed += bytes;
@@ -1326,6 +1358,7 @@ static rp_status syslog_submit(void *arg, struct ingest_batch *b)
     const struct ingest_counts *c = ingest_batch_counts(b);
     srv->accepted += c->accepted;
     srv->rejected += c->rejected;
+    metrics_count_ingest("syslog", c->accepted, c->rejected);
     srv->batches++;
     log_debug("syslog.commit", "accepted=%zu rejected=%zu ignored=%zu", c->accepted, c->rejected,
               c->ignored);
@@ -1505,6 +1538,10 @@ rp_status server_new(const struct server_opts *o, struct server **out, struct rp
                              .db_path = srv->db_path,
                              .policy_path = o->policy_path,
                              .prompt_mail = o->prompt_mail,
+                             .detect = srv->config != NULL ? srv->config->detect : NULL,
+                             .ndetect = srv->config != NULL ? srv->config->ndetect : 0,
+                             .detect_submit = source_submit,
+                             .detect_ctx = srv,
                              .public_url = srv->public_base};
     st = runner_new(&srv->loop, srv->store, &ro, &srv->runner, err);
     if (st != RP_OK)

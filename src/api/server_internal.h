@@ -55,6 +55,11 @@ enum route {
     ROUTE_PROMPT_ANSWER,    /* POST */
     ROUTE_RESPOND,          /* GET page, POST answer; the signed link is the credential */
     ROUTE_BLOCKLIST,        /* GET /blocklists/NAME.txt */
+    ROUTE_KPIS,             /* GET (routes_kpi.c) */
+    ROUTE_METRICS,          /* GET, Prometheus text */
+    ROUTE_GUARD,            /* GET kill switch and containments */
+    ROUTE_GUARD_STOP,       /* POST */
+    ROUTE_GUARD_RESUME,     /* POST */
 };
 
 enum req_state {
@@ -183,5 +188,15 @@ enum MHD_Result api_respond_post(struct request *r);
 
 /* routes_blocklists.c: GET /blocklists/NAME.txt (plain text). */
 enum MHD_Result api_blocklist(struct request *r);
+
+/* --- routes_kpi.c ------------------------------------------------------------------- */
+
+/* GET /api/v1/kpis, GET /metrics, GET /api/v1/guard, POST /api/v1/guard/stop
+ * and /resume (stop: true for stop). The caller has checked the route, the
+ * method and the token (AUTH_READ; AUTH_ADMIN for the POSTs). */
+enum MHD_Result api_kpis(struct request *r);
+enum MHD_Result api_metrics(struct request *r);
+enum MHD_Result api_guard_show(struct request *r);
+enum MHD_Result api_guard_set(struct request *r, bool stop);
 
 #endif

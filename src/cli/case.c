@@ -1,10 +1,11 @@
 /*
- * case.c: `riposte case list|show|update`. Reads and writes through the store;
- * an update is one transaction: the case row and its timeline entries commit
- * together or not at all. Main thread.
+ * case.c: `riposte case list|show|update|postmortem`. Reads and writes through
+ * the store; an update (or a post-mortem) is one transaction: the case row
+ * and its timeline entries commit together or not at all. Main thread.
  */
 #include "cli/cli.h"
 
+#include "core/buf.h"
 #include "core/limits.h"
 #include "core/time.h"
 #include "model/alert.h"
@@ -27,22 +28,22 @@ struct case_args {
     const char *note;
     const char *actor;
     const char *id;
+    /* postmortem: --root-cause, --lesson (repeatable), --guard-rail (repeatable) */
+    const char *root_cause;
+    json_t *lessons;
+    json_t *guard_rails;
 };
 
 static int parse_args(int argc, char **argv, struct case_args *a)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"status", required_argument, NULL, 's'},
-        {"limit", required_argument, NULL, 'l'},
-        {"severity", required_argument, NULL, 'v'},
-        {"assignee", required_argument, NULL, 'a'},
-        {"note", required_argument, NULL, 'n'},
-        {"actor", required_argument, NULL, 'A'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},       {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},           {"status", required_argument, NULL, 's'},
+        {"limit", required_argument, NULL, 'l'},    {"severity", required_argument, NULL, 'v'},
+        {"assignee", required_argument, NULL, 'a'}, {"note", required_argument, NULL, 'n'},
+        {"actor", required_argument, NULL, 'A'},    {"root-cause", required_argument, NULL, 'R'},
+        {"lesson", required_argument, NULL, 'L'},   {"guard-rail", required_argument, NULL, 'G'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof(*a));
     a->severity = -1;
@@ -89,6 +90,33 @@ static int parse_args(int argc, char **argv, struct case_args *a)
         case 'A':
             a->actor = optarg;
             break;
+        case 'R':
+            a->root_cause = optarg;
+            break;
+        case 'L':
+        case 'G': {
+            json_t **list = o == 'L' ? &a->lessons : &a->guard_rails;
+            if (*list == NULL)
+                *list = json_array();
+            if (json_array_size(*list) >= RP_POSTMORTEM_ITEMS_MAX) {
+                cli_errorf("case postmortem: at most %d of --%s", RP_POSTMORTEM_ITEMS_MAX,
+                           o == 'L' ? "lesson" : "guard-rail");
+                return CLI_EXIT_USAGE;
+            }
+            if (strlen(optarg) > RP_POSTMORTEM_TEXT_MAX || optarg[0] == '\0') {
+                cli_errorf("case postmortem: --%s must be 1-%d bytes",
+                           o == 'L' ? "lesson" : "guard-rail", RP_POSTMORTEM_TEXT_MAX);
+                return CLI_EXIT_USAGE;
+            }
+            json_t *v = json_string(optarg);
+            if (v == NULL) {
+                cli_errorf("case postmortem: --%s is not UTF-8 text",
+                           o == 'L' ? "lesson" : "guard-rail");
+                return CLI_EXIT_USAGE;
+            }
+            json_array_append_new(*list, v);
+            break;
+        }
         case 'h':
             cli_help_print(stdout, "case");
             return -1;
@@ -104,6 +132,13 @@ static int parse_args(int argc, char **argv, struct case_args *a)
         return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
+}
+
+static void case_args_fini(struct case_args *a)
+{
+    json_decref(a->lessons);
+    json_decref(a->guard_rails);
+    a->lessons = a->guard_rails = NULL;
 }
 
 static void print_json(json_t *j)
@@ -183,6 +218,13 @@ static int case_show(struct store *s, const struct case_args *a)
     rp_status st = store_case_show_json(s, a->id, &j);
     if (st != RP_OK)
         return not_found(s, st, a->id);
+    json_t *pms = NULL;
+    if (store_postmortem_list_json(s, alert_str(json_object_get(j, "case"), "id"), &pms) != RP_OK) {
+        cli_errorf("case show: %s", store_errmsg(s));
+        json_decref(j);
+        return CLI_EXIT_FAIL;
+    }
+    json_object_set_new(j, "postmortems", pms);
     if (a->json) {
         print_json(j);
         json_decref(j);
@@ -224,8 +266,104 @@ static int case_show(struct store *s, const struct case_args *a)
         print_detail(json_object_get(ev, "detail"));
         putchar('\n');
     }
+    json_t *pm;
+    json_array_foreach(pms, i, pm)
+    {
+        printf("\npost-mortem by %s, %s\n", alert_str(pm, "author"), alert_str(pm, "created"));
+        printf("  root cause   %s\n", alert_str(pm, "root_cause"));
+        printf("  lessons      %s\n", alert_str(pm, "lessons"));
+        size_t k;
+        json_t *g;
+        json_array_foreach(json_object_get(pm, "guard_rails"), k, g)
+            printf("  guard rail   %s\n", json_string_value(g));
+    }
     json_decref(j);
     return CLI_EXIT_OK;
+}
+
+/* The actor of a change: --actor, else $USER, else "cli"; NULL when too long. */
+static const char *actor_of(const struct case_args *a)
+{
+    const char *actor = a->actor ? a->actor : getenv("USER");
+    if (actor == NULL || actor[0] == '\0')
+        actor = "cli";
+    return strlen(actor) > RP_NAME_MAX_BYTES ? NULL : actor;
+}
+
+/* `case postmortem ID --root-cause TEXT --lesson TEXT [--guard-rail TEXT]`:
+ * one row in postmortems and one "postmortem" entry on the case timeline, in
+ * one transaction. Lessons are kept one per line. */
+static int case_postmortem(struct store *s, const struct case_args *a)
+{
+    if (a->root_cause == NULL || a->root_cause[0] == '\0' || a->lessons == NULL) {
+        cli_errorf("case postmortem: give --root-cause TEXT and at least one --lesson TEXT");
+        return CLI_EXIT_USAGE;
+    }
+    if (strlen(a->root_cause) > RP_POSTMORTEM_TEXT_MAX) {
+        cli_errorf("case postmortem: --root-cause is longer than %d bytes", RP_POSTMORTEM_TEXT_MAX);
+        return CLI_EXIT_USAGE;
+    }
+    const char *actor = actor_of(a);
+    if (actor == NULL) {
+        cli_errorf("case postmortem: --actor too long");
+        return CLI_EXIT_USAGE;
+    }
+    json_t *rails = a->guard_rails != NULL ? json_incref(a->guard_rails) : json_array();
+    struct buf lessons;
+    buf_init(&lessons, (size_t)RP_POSTMORTEM_ITEMS_MAX * (RP_POSTMORTEM_TEXT_MAX + 1));
+    size_t i;
+    json_t *l;
+    rp_status st = RP_OK;
+    json_array_foreach(a->lessons, i, l)
+    {
+        if (st == RP_OK && i > 0)
+            st = buf_puts(&lessons, "\n");
+        if (st == RP_OK)
+            st = buf_puts(&lessons, json_string_value(l));
+    }
+    json_t *detail = json_pack("{s:s,s:O,s:O}", "root_cause", a->root_cause, "lessons", a->lessons,
+                               "guard_rails", rails);
+    if (st != RP_OK || rails == NULL || detail == NULL) {
+        cli_errorf("case postmortem: out of memory");
+        json_decref(rails);
+        json_decref(detail);
+        buf_fini(&lessons);
+        return CLI_EXIT_FAIL;
+    }
+    int rc = CLI_EXIT_OK;
+    struct case_row row;
+    int64_t now = time_now_ms();
+    st = store_begin(s);
+    if (st == RP_OK) {
+        st = store_case_get(s, a->id, &row);
+        if (st != RP_OK) {
+            rc = not_found(s, st, a->id);
+        } else {
+            st = store_postmortem_add(s, row.id, a->root_cause,
+                                      lessons.data != NULL ? lessons.data : "", rails, actor, now);
+            if (st == RP_OK)
+                st = store_timeline_add(s, row.id, now, actor, "postmortem", detail);
+            if (st == RP_OK)
+                st = store_commit(s);
+        }
+    }
+    if (st != RP_OK) {
+        store_rollback(s);
+        if (rc == CLI_EXIT_OK) {
+            cli_errorf("case postmortem: %s", store_errmsg(s));
+            rc = CLI_EXIT_FAIL;
+        }
+    } else if (a->json) {
+        print_json(detail);
+    } else {
+        printf("%s: post-mortem recorded (%zu lesson%s, %zu guard rail%s)\n", row.id,
+               json_array_size(a->lessons), json_array_size(a->lessons) == 1 ? "" : "s",
+               json_array_size(rails), json_array_size(rails) == 1 ? "" : "s");
+    }
+    json_decref(rails);
+    json_decref(detail);
+    buf_fini(&lessons);
+    return rc;
 }
 
 static int case_update(struct store *s, const struct case_args *a)
@@ -302,24 +440,39 @@ int cli_case(int argc, char **argv)
     const char *sub = argv[1];
     struct case_args a;
     int rc = parse_args(argc - 1, argv + 1, &a);
-    if (rc != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK) {
+        case_args_fini(&a);
         return rc < 0 ? CLI_EXIT_OK : rc;
-    bool needs_id = strcmp(sub, "show") == 0 || strcmp(sub, "update") == 0;
-    if (strcmp(sub, "list") != 0 && !needs_id) {
-        cli_errorf("case: unknown subcommand '%s' (list, show, update)", sub);
-        return CLI_EXIT_USAGE;
+    }
+    bool needs_id =
+        strcmp(sub, "show") == 0 || strcmp(sub, "update") == 0 || strcmp(sub, "postmortem") == 0;
+    if (strcmp(sub, "postmortem") != 0 &&
+        (a.root_cause != NULL || a.lessons != NULL || a.guard_rails != NULL)) {
+        cli_errorf("case %s: --root-cause, --lesson and --guard-rail belong to case postmortem",
+                   sub);
+        rc = CLI_EXIT_USAGE;
+    } else if (strcmp(sub, "list") != 0 && !needs_id) {
+        cli_errorf("case: unknown subcommand '%s' (list, show, update, postmortem)", sub);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc != CLI_EXIT_OK) {
+        case_args_fini(&a);
+        return rc;
     }
     if (needs_id && a.id == NULL) {
         cli_errorf("case %s: give a case ID", sub);
+        case_args_fini(&a);
         return CLI_EXIT_USAGE;
     }
     if (!needs_id && a.id != NULL) {
         cli_errorf("case list: unexpected argument '%s'", a.id);
+        case_args_fini(&a);
         return CLI_EXIT_USAGE;
     }
     struct config cfg;
     if (!cli_config_load(&cfg, a.config)) {
         config_fini(&cfg);
+        case_args_fini(&a);
         return CLI_EXIT_USAGE;
     }
     struct store *s = NULL;
@@ -327,15 +480,19 @@ int cli_case(int argc, char **argv)
     if (store_open(store_default_path(a.db ? a.db : cfg.db_path), &s, &err) != RP_OK) {
         cli_errorf("%s", err.msg);
         config_fini(&cfg);
+        case_args_fini(&a);
         return CLI_EXIT_USAGE;
     }
     if (strcmp(sub, "list") == 0)
         rc = case_list(s, &a);
     else if (strcmp(sub, "show") == 0)
         rc = case_show(s, &a);
+    else if (strcmp(sub, "postmortem") == 0)
+        rc = case_postmortem(s, &a);
     else
         rc = case_update(s, &a);
     store_close(s);
     config_fini(&cfg);
+    case_args_fini(&a);
     return rc;
 }

@@ -34,9 +34,11 @@ int cli_prompt(int argc, char **argv);
 int cli_lab(int argc, char **argv);
 int cli_secret(int argc, char **argv);
 int cli_guard(int argc, char **argv);
+int cli_report(int argc, char **argv);
 int cli_approve(int argc, char **argv);
 int cli_deny(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_demo(int argc, char **argv);
 
 /* Prints the help of one command (or the overview when name is NULL) to f.
  * Returns false when there is no such command. */

@@ -48,7 +48,8 @@ static const struct {
     {"plan", cli_plan},         {"check", cli_check},   {"run-list", cli_run_list},
     {"run-show", cli_run_show}, {"prompt", cli_prompt}, {"lab", cli_lab},
     {"secret", cli_secret},     {"guard", cli_guard},   {"approve", cli_approve},
-    {"deny", cli_deny},         {"audit", cli_audit},
+    {"deny", cli_deny},         {"report", cli_report}, {"audit", cli_audit},
+    {"demo", cli_demo},
 };
 
 int main(int argc, char **argv)

@@ -32,6 +32,13 @@ static void sources_free(struct config_source *s, size_t n)
     free(s);
 }
 
+static void detect_free_rules(struct config_detect_rule *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(r[i].name);
+    free(r);
+}
+
 void config_fini(struct config *c)
 {
     if (c == NULL)
@@ -48,7 +55,9 @@ void config_fini(struct config *c)
     free(c->policy_path);
     free(c->prompt_mail);
     json_decref(c->connectors);
+    json_decref(c->kpi);
     sources_free(c->sources, c->nsources);
+    detect_free_rules(c->detect, c->ndetect);
     config_init(c);
 }
 
@@ -296,6 +305,158 @@ static rp_status load_secrets(struct loader *l, yaml_node_t *n, struct config *c
     return RP_OK;
 }
 
+/* --- detect: the failed-login rules (detect/detect.h) ---------------------- */
+
+static bool rule_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+              ch == '.'))
+            return false;
+    }
+    return true;
+}
+
+static rp_status want_duration(struct loader *l, yaml_node_t *v, const char *what, int64_t *out)
+{
+    struct rp_error e;
+    int64_t ms;
+    if (scalar(v) == NULL || time_parse_duration(scalar(v), &ms, &e) != RP_OK)
+        return at(l, v, "%s: a duration such as 10m, 1h, 30s", what);
+    if (ms <= 0 || ms > RP_DETECT_WINDOW_MAX_MS)
+        return at(l, v, "%s: must be longer than zero and at most 7d", what);
+    *out = ms;
+    return RP_OK;
+}
+
+static rp_status load_detect_rule(struct loader *l, yaml_node_t *n, size_t idx,
+                                  struct config_detect_rule *r)
+{
+    char where[64];
+    snprintf(where, sizeof where, "detect.failed_logins[%zu]", idx + 1);
+    if (n->type != YAML_MAPPING_NODE)
+        return at(l, n,
+                  "%s: expected a mapping (name, threshold, window, group_by, severity, "
+                  "suppress)",
+                  where);
+    bool have_threshold = false, have_window = false, have_suppress = false;
+    r->group_by = CONFIG_GROUP_USER;
+    r->severity = 70;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k), *val = scalar(v);
+        char what[96];
+        snprintf(what, sizeof what, "%s.%s", where, key ? key : "?");
+        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
+            const char *prev = scalar(yaml_document_get_node(l->doc, q->key));
+            if (key != NULL && prev != NULL && strcmp(prev, key) == 0)
+                return at(l, k, "%s given twice", what);
+        }
+        rp_status st = RP_OK;
+        if (key == NULL) {
+            st = at(l, k, "%s: keys must be strings", where);
+        } else if (strcmp(key, "name") == 0) {
+            if (val == NULL || !rule_name_ok(val))
+                st = at(l, v, "%s: 1-64 of a-z, 0-9, _, - and .", what);
+            else if ((r->name = strdup(val)) == NULL)
+                st = RP_E_NOMEM;
+        } else if (strcmp(key, "threshold") == 0) {
+            char *end = NULL;
+            errno = 0;
+            long long t = val != NULL ? strtoll(val, &end, 10) : 0;
+            if (val == NULL || val[0] == '\0' || *end != '\0' || errno != 0 || t < 1 ||
+                t > RP_DETECT_THRESHOLD_MAX)
+                st = at(l, v, "%s: an integer from 1 to %d", what, RP_DETECT_THRESHOLD_MAX);
+            r->threshold = (uint32_t)t;
+            have_threshold = true;
+        } else if (strcmp(key, "window") == 0) {
+            st = want_duration(l, v, what, &r->window_ms);
+            have_window = true;
+        } else if (strcmp(key, "suppress") == 0) {
+            st = want_duration(l, v, what, &r->suppress_ms);
+            have_suppress = true;
+        } else if (strcmp(key, "group_by") == 0) {
+            if (val != NULL && strcmp(val, "user") == 0)
+                r->group_by = CONFIG_GROUP_USER;
+            else if (val != NULL && strcmp(val, "device") == 0)
+                r->group_by = CONFIG_GROUP_DEVICE;
+            else if (val != NULL && strcmp(val, "user+device") == 0)
+                r->group_by = CONFIG_GROUP_USER_DEVICE;
+            else
+                st = at(l, v, "%s: one of user, device, user+device", what);
+        } else if (strcmp(key, "severity") == 0) {
+            char *end = NULL;
+            long sv = val != NULL ? strtol(val, &end, 10) : -1;
+            if (val != NULL && val[0] != '\0' && *end == '\0' && sv >= 0 && sv <= 100)
+                r->severity = (int)sv;
+            else if (val == NULL || severity_from_label(val, &r->severity) != RP_OK)
+                st = at(l, v, "%s: 0-100 or one of info, low, medium, high, critical", what);
+        } else {
+            st = at(l, k,
+                    "unknown key %s (known: name, threshold, window, group_by, severity, "
+                    "suppress)",
+                    what);
+        }
+        if (st != RP_OK)
+            return st;
+    }
+    if (r->name == NULL)
+        return at(l, n, "%s: name is required", where);
+    if (!have_threshold)
+        return at(l, n, "%s: threshold is required", where);
+    if (!have_window)
+        return at(l, n, "%s: window is required", where);
+    if (!have_suppress)
+        r->suppress_ms = r->window_ms;
+    return RP_OK;
+}
+
+static rp_status load_detect(struct loader *l, yaml_node_t *n, struct config *c)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return at(l, n, "detect: expected a mapping (failed_logins)");
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        if (key == NULL || strcmp(key, "failed_logins") != 0)
+            return at(l, k, "unknown key detect.%s (known: failed_logins)", key ? key : "?");
+        if (c->detect != NULL)
+            return at(l, k, "detect.failed_logins given twice");
+        if (v->type != YAML_SEQUENCE_NODE)
+            return at(l, v, "detect.failed_logins: expected a list of rules");
+        size_t count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+        if (count > RP_DETECT_RULES_MAX)
+            return at(l, v, "detect.failed_logins: more than %d rules", RP_DETECT_RULES_MAX);
+        struct config_detect_rule *r = calloc(count ? count : 1, sizeof *r);
+        if (r == NULL)
+            return RP_E_NOMEM;
+        rp_status st = RP_OK;
+        size_t i = 0;
+        for (yaml_node_item_t *it = v->data.sequence.items.start;
+             st == RP_OK && it < v->data.sequence.items.top; it++, i++) {
+            yaml_node_t *rn = yaml_document_get_node(l->doc, *it);
+            st = load_detect_rule(l, rn, i, &r[i]);
+            for (size_t j = 0; st == RP_OK && j < i; j++)
+                if (strcmp(r[j].name, r[i].name) == 0)
+                    st = at(l, rn, "detect.failed_logins[%zu]: name \"%s\" is used twice", i + 1,
+                            r[i].name);
+        }
+        if (st != RP_OK) {
+            detect_free_rules(r, count);
+            return st;
+        }
+        c->detect = r;
+        c->ndetect = count;
+    }
+    return RP_OK;
+}
+
 rp_status config_load_buffer(struct config *c, const char *name, const char *data, size_t len,
                              struct rp_error *err)
 {
@@ -360,16 +521,23 @@ rp_status config_load_buffer(struct config *c, const char *name, const char *dat
             st = want_string(&l, v, "packs", &nc.packs_dir);
         else if (strcmp(key, "secrets") == 0)
             st = load_secrets(&l, v, &nc);
+        else if (strcmp(key, "detect") == 0)
+            st = load_detect(&l, v, &nc);
         else if (strcmp(key, "connectors") == 0) {
             if (v->type != YAML_MAPPING_NODE)
                 st = at(&l, v, "connectors: expected a mapping of instance names");
             else if ((nc.connectors = yaml_json(&l, v, 0, &st)) == NULL && st == RP_OK)
                 st = rp_error_set(err, RP_E_NOMEM, "out of memory");
+        } else if (strcmp(key, "kpi") == 0) {
+            if (v->type != YAML_MAPPING_NODE)
+                st = at(&l, v, "kpi: expected a mapping (minutes_saved, sla)");
+            else if ((nc.kpi = yaml_json(&l, v, 0, &st)) == NULL && st == RP_OK)
+                st = rp_error_set(err, RP_E_NOMEM, "out of memory");
         } else
             st = at(&l, k,
                     "unknown key '%s' (known: db, listen, log_level, correlation, sources, "
                     "syslog, playbooks, policy, public_url, prompt_key, prompt_mail, packs, "
-                    "secrets, connectors)",
+                    "secrets, connectors, detect, kpi)",
                     key);
     }
     yaml_document_delete(&doc);

@@ -20,6 +20,11 @@
  *   packs: /usr/share/riposte/packs
  *   secrets: { key_file: /etc/riposte/secret.key }
  *   connectors: { edr: { pack: crowdstrike, ... } }   (connect/connector.h)
+ *   kpi: { minutes_saved: { default: 5 }, sla: { critical: 1h } }   (kpi/kpi.h)
+ *   detect:                                           (detect/detect.h)
+ *     failed_logins:
+ *       - { name: ssh-brute, threshold: 5, window: 10m, group_by: user,
+ *           severity: high, suppress: 30m }
  *
  * Every key is optional; unknown keys are errors (a typo must not silently fall
  * back to a default). Errors read `file:line:col: what is wrong`. Command-line
@@ -45,6 +50,20 @@ struct config_source {
     char *fields[RP_FINGERPRINT_FIELDS_MAX];
 };
 
+/* What a failed-login rule counts by: the user, the device (the host's name,
+ * else the source address), or the pair. */
+enum config_group_by { CONFIG_GROUP_USER, CONFIG_GROUP_DEVICE, CONFIG_GROUP_USER_DEVICE };
+
+/* One rule of detect.failed_logins (detect/detect.h). */
+struct config_detect_rule {
+    char *name;                    /* unique; the raised alert's rule */
+    uint32_t threshold;            /* raise when more than this many failures fall in... */
+    int64_t window_ms;             /* ...this sliding window */
+    enum config_group_by group_by; /* default user */
+    int severity;                  /* 0-100 of the raised alert; default 70 (high) */
+    int64_t suppress_ms;           /* the same group does not raise again within this; 0: no */
+};
+
 struct config {
     char *db_path;               /* NULL: RIPOSTE_DB or "riposte.db" */
     char *listen;                /* NULL: "127.0.0.1:8080" */
@@ -62,6 +81,9 @@ struct config {
     char *policy_path;     /* policy: FILE, the guard rails (guard/guard.h) */
     char *secret_key_file; /* secrets.key_file */
     json_t *connectors;    /* connectors: the section as JSON (connect/connector.h), or NULL */
+    json_t *kpi;           /* kpi: the section as JSON (kpi/kpi.h checks it), or NULL */
+    size_t ndetect;        /* detect.failed_logins rules */
+    struct config_detect_rule *detect;
 };
 
 /* Fills c with the defaults. */

@@ -874,6 +874,13 @@
  * with more is unreadable on one page. */
 #define RP_KPI_BUCKETS_MAX 60
 
+/* A post-mortem's root cause, each lesson and each guard rail: a paragraph,
+ * not a document (the document lives in the wiki it can link to). */
+#define RP_POSTMORTEM_TEXT_MAX 4096
+
+/* Lessons and guard rails of one post-mortem. */
+#define RP_POSTMORTEM_ITEMS_MAX 32
+
 /* Rows of the report's open high-severity cases table: one page. */
 #define RP_KPI_OPEN_CASES_MAX 50
 

@@ -24,6 +24,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/time.h"
 #include "core/ulid.h"
 #include "engine/action.h"
@@ -179,6 +180,7 @@ static void step_done(struct run *r, const char *key, const char *status, json_t
     if (jump >= 0)
         json_object_set_new(d, "jump", json_integer(jump));
     run_event(r, "step_done", key, d);
+    metrics_inc("riposte_steps_total", status, NULL);
 }
 
 static void step_fail(struct run *r, const char *key, const struct pb_step *s, const char *fmt, ...)
@@ -821,6 +823,7 @@ static void run_finish(struct run *r, const char *status, const char *error)
     r->e->finished = r;
     json_t *d = json_pack("{s:s,s:s?}", "status", status, "error", error);
     run_event(r, "run_done", NULL, d);
+    metrics_inc("riposte_runs_finished_total", status, NULL);
     struct pending_write *w = calloc(1, sizeof *w);
     if (w != NULL) {
         w->kind = PW_RUN_STATUS;
@@ -922,6 +925,7 @@ static struct run *run_new(struct engine *e, struct pb_version *v, const char *i
         e->runs->prev = r;
     e->runs = r;
     e->nruns++;
+    metrics_gauge_add("riposte_engine_runs_in_memory", 1);
     return r;
 }
 
@@ -995,6 +999,7 @@ rp_status engine_start(struct engine *e, const char *name, json_t *alert, const 
     if (case_id != NULL)
         snprintf(r->case_id, sizeof r->case_id, "%s", case_id);
     run_load_case(r);
+    metrics_inc("riposte_runs_started_total", trigger, NULL);
     run_event(r, "run_started", NULL,
               json_pack("{s:s,s:i,s:s}", "playbook", v->pb->name, "version", v->version, "trigger",
                         trigger));
@@ -1125,6 +1130,7 @@ void engine_run_release(struct engine *e, struct run *r)
     if (r->next != NULL)
         r->next->prev = r->prev;
     e->nruns--;
+    metrics_gauge_add("riposte_engine_runs_in_memory", -1);
     json_object_del(e->run_index, r->id);
     run_free(r);
 }

@@ -11,6 +11,7 @@
  */
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/time.h"
 #include "engine/engine_internal.h"
 #include "engine/prompt.h"
@@ -266,6 +267,7 @@ static void action_finish(struct op *o, struct action_result *res)
     if (!ok)
         json_object_set_new(d, "error", json_string(res->error));
     run_event(r, "action_done", o->key, d);
+    metrics_inc("riposte_actions_total", o->def->name, ok ? "ok" : "failed");
     if (ok) {
         json_t *out = res->output != NULL ? res->output : json_object();
         if (o->contain_ms > 0)

@@ -13,6 +13,7 @@
  * same parameters, outside any run, with its own idempotency key.
  */
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/time.h"
 #include "engine/engine_internal.h"
 #include "guard/guard.h"
@@ -150,6 +151,7 @@ rp_status rails_decide(struct engine *e, struct run *r, const char *step_key,
                   "verdict", guard_verdict_name(d->verdict), "targets", targets, "rule", d->rule);
     json_object_set_new(detail, "reason", json_string(d->reason));
     rails_audit(e, "guard", "decision", detail);
+    metrics_inc("riposte_guard_decisions_total", guard_verdict_name(d->verdict), NULL);
     if (d->verdict == GUARD_ALLOW) {
         json_array_append_new(e->guard_pending,
                               json_pack("{s:I,s:s,s:i,s:s,s:s,s:O}", "ts", (json_int_t)req.now_ms,

@@ -260,6 +260,22 @@ static const char *const MIGRATIONS[] = {
     "  source TEXT,"
     "  PRIMARY KEY (name, value)"
     ") WITHOUT ROWID;",
+    /* 6: post-mortems (cli/case.c), and what the KPIs (kpi/kpi.c) look up per
+     * case: its runs (by case and by alert) and the cases of a period */
+    "CREATE TABLE postmortems ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id TEXT NOT NULL,"
+    "  root_cause TEXT NOT NULL,"
+    "  lessons TEXT NOT NULL,"
+    "  guard_rails TEXT NOT NULL," /* a JSON array of strings */
+    "  author TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX postmortems_case ON postmortems (case_id);"
+    "CREATE INDEX postmortems_created ON postmortems (created_ms);"
+    "CREATE INDEX runs_case ON runs (case_id) WHERE case_id IS NOT NULL;"
+    "CREATE INDEX runs_alert ON runs (alert_id) WHERE alert_id IS NOT NULL;"
+    "CREATE INDEX cases_created ON cases (created_ms);",
 };
 
 #define SQ_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -340,6 +356,14 @@ enum stmt_id {
     ST_CONTAINMENT_LIST,
     ST_BLOCKLIST_ADD,
     ST_BLOCKLIST_LIST,
+    ST_POSTMORTEM_ADD,
+    ST_POSTMORTEM_LIST,
+    ST_KPI_CASES,
+    ST_KPI_ACTIONS,
+    ST_KPI_PROMPTS,
+    ST_KPI_GUARD,
+    ST_KPI_POSTMORTEMS,
+    ST_KPI_OPEN_CASES,
     ST_COUNT
 };
 
@@ -483,6 +507,55 @@ static const char *const SQL[ST_COUNT] = {
     [ST_CONTAINMENT_LIST] = "SELECT id, run_id, action, release_action, params AS params_json, "
                             "until_ms, status, created_ms, updated_ms FROM containments "
                             "WHERE ?1 IS NULL ORDER BY created_ms DESC LIMIT 1000",
+    [ST_POSTMORTEM_ADD] = "INSERT INTO postmortems (case_id, root_cause, lessons, guard_rails, "
+                          "author, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_POSTMORTEM_LIST] = "SELECT root_cause, lessons, guard_rails AS guard_rails_json, author, "
+                           "created_ms FROM postmortems WHERE case_id = ?1 ORDER BY id",
+    /* The KPIs (kpi/kpi.c, docs/kpis.md). The cases created in [?1, ?2) with,
+     * per case: whether a person acted on it up to its resolution (any actor
+     * but the automation's: correlate, guard, deadline, playbook:NAME),
+     * whether it has a post-mortem, and the distinct playbooks of the live
+     * runs started for it or for one of its alerts. */
+    [ST_KPI_CASES] =
+        "SELECT c.id, c.kind, c.source, c.status, c.severity, c.detected_ms, c.created_ms, "
+        "c.acknowledged_ms, c.contained_ms, c.resolved_ms, "
+        "EXISTS (SELECT 1 FROM timeline t WHERE t.case_id = c.id "
+        "  AND (c.resolved_ms = 0 OR t.ts_ms <= c.resolved_ms) "
+        "  AND t.actor NOT IN ('correlate', 'guard', 'deadline') "
+        "  AND t.actor NOT LIKE 'playbook:%'), "
+        "EXISTS (SELECT 1 FROM postmortems p WHERE p.case_id = c.id), "
+        "(SELECT group_concat(DISTINCT r.playbook) FROM runs r WHERE r.mode = 'live' AND "
+        "  (r.case_id = c.id OR r.alert_id IN "
+        "   (SELECT ca.alert_id FROM case_alerts ca WHERE ca.case_id = c.id))) "
+        "FROM cases c WHERE c.created_ms >= ?1 AND c.created_ms < ?2 ORDER BY c.created_ms "
+        "LIMIT ?3",
+    /* the action calls of live runs that ended in [?1, ?2), by action, effect
+     * and outcome: an action_done joined to the action_requested of its attempt */
+    [ST_KPI_ACTIONS] =
+        "SELECT json_extract(q.data, '$.action') AS action, "
+        "json_extract(q.data, '$.effect') AS effect, json_extract(d.data, '$.ok') AS ok, "
+        "count(*) AS n FROM run_events d "
+        "JOIN runs r ON r.id = d.run_id AND r.mode = 'live' "
+        "JOIN run_events q ON q.run_id = d.run_id AND q.key = d.key "
+        "  AND q.type = 'action_requested' "
+        "  AND json_extract(q.data, '$.attempt') = json_extract(d.data, '$.attempt') "
+        "WHERE d.type = 'action_done' AND d.ts_ms >= ?1 AND d.ts_ms < ?2 "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT ?3",
+    /* prompts asked in [?1, ?2); wait: ms from asking to the answer */
+    [ST_KPI_PROMPTS] = "SELECT status, CASE WHEN status = 'answered' THEN answered_ms - created_ms "
+                       "END AS wait FROM prompts WHERE created_ms >= ?1 AND created_ms < ?2 "
+                       "ORDER BY id LIMIT ?3",
+    [ST_KPI_GUARD] = "SELECT kind, coalesce(json_extract(detail, '$.verdict'), '') AS verdict, "
+                     "coalesce(json_extract(detail, '$.rule'), '') AS rule, count(*) AS n "
+                     "FROM audit WHERE ts_ms >= ?1 AND ts_ms < ?2 AND kind = 'decision' "
+                     "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT ?3",
+    [ST_KPI_POSTMORTEMS] = "SELECT count(*) AS written, count(DISTINCT case_id) AS cases, "
+                           "coalesce(sum(json_array_length(guard_rails)), 0) AS guard_rails "
+                           "FROM postmortems WHERE created_ms >= ?1 AND created_ms < ?2 LIMIT ?3",
+    /* the open cases of severity >= ?1, worst and oldest first; ?2 unused */
+    [ST_KPI_OPEN_CASES] = "SELECT id, title, status, severity, assignee, kind, source, created_ms "
+                          "FROM cases WHERE status IN " SQ_OPEN_STATUSES " AND severity >= ?1 "
+                          "AND ?2 = ?2 ORDER BY severity DESC, created_ms LIMIT ?3",
 };
 
 /* --- the handle ----------------------------------------------------------------------- */
@@ -2464,6 +2537,110 @@ static rp_status sq_blocklist_each(struct store *base, const char *name, int64_t
     return ret;
 }
 
+/* --- post-mortems and KPIs ------------------------------------------------------------------ */
+
+static rp_status sq_postmortem_add(struct store *base, const char *case_id, const char *root_cause,
+                                   const char *lessons, json_t *guard_rails, const char *author,
+                                   int64_t created_ms)
+{
+    struct sqlite_store *s = sq(base);
+    char *rails = json_text(guard_rails);
+    if (rails == NULL)
+        return set_err(s, RP_E_NOMEM, "post-mortem: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_POSTMORTEM_ADD, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_text(&b, 1, case_id);
+        bind_text(&b, 2, root_cause);
+        bind_text(&b, 3, lessons);
+        bind_text(&b, 4, rails);
+        bind_text(&b, 5, author);
+        bind_int(&b, 6, created_ms);
+        ret = step_done(s, st, b.rc, "storing a post-mortem");
+    }
+    free(rails);
+    return ret;
+}
+
+static rp_status sq_postmortem_list_json(struct store *base, const char *case_id, json_t **out)
+{
+    return query_json(sq(base), ST_POSTMORTEM_LIST, case_id, 0, out, "reading post-mortems");
+}
+
+static rp_status sq_kpi_cases(struct store *base, int64_t from_ms, int64_t to_ms, size_t limit,
+                              store_kpi_case_fn fn, void *arg)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_KPI_CASES, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_int(&b, 1, from_ms);
+    bind_int(&b, 2, to_ms);
+    bind_int(&b, 3, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    int rc = b.rc;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_kpi_case c = {
+            .id = col_text(st, 0),
+            .kind = col_text(st, 1),
+            .source = col_text(st, 2),
+            .status = col_text(st, 3),
+            .severity = sqlite3_column_int(st, 4),
+            .detected_ms = sqlite3_column_int64(st, 5),
+            .created_ms = sqlite3_column_int64(st, 6),
+            .acknowledged_ms = sqlite3_column_int64(st, 7),
+            .contained_ms = sqlite3_column_int64(st, 8),
+            .resolved_ms = sqlite3_column_int64(st, 9),
+            .human = sqlite3_column_int(st, 10) != 0,
+            .postmortem = sqlite3_column_int(st, 11) != 0,
+            .playbooks = col_text(st, 12),
+        };
+        ret = fn(arg, &c);
+        if (ret != RP_OK)
+            break;
+        rc = SQLITE_OK;
+    }
+    if (ret == RP_OK && rc != SQLITE_DONE)
+        ret = db_err(s, rc, "reading the cases of a period");
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_kpi_rows_json(struct store *base, enum store_kpi_query q, int64_t a, int64_t b,
+                                  size_t limit, json_t **out)
+{
+    static const enum stmt_id IDS[] = {
+        [STORE_KPI_ACTIONS] = ST_KPI_ACTIONS,       [STORE_KPI_PROMPTS] = ST_KPI_PROMPTS,
+        [STORE_KPI_GUARD] = ST_KPI_GUARD,           [STORE_KPI_POSTMORTEMS] = ST_KPI_POSTMORTEMS,
+        [STORE_KPI_OPEN_CASES] = ST_KPI_OPEN_CASES,
+    };
+    struct sqlite_store *s = sq(base);
+    if ((size_t)q >= sizeof IDS / sizeof IDS[0])
+        return set_err(s, RP_E_USAGE, "no KPI query %d", (int)q);
+    json_t *arr = json_array();
+    if (arr == NULL)
+        return set_err(s, RP_E_NOMEM, "KPIs: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, IDS[q], &st);
+    if (ret == RP_OK) {
+        struct binder bd = {st, SQLITE_OK};
+        bind_int(&bd, 1, a);
+        bind_int(&bd, 2, b);
+        bind_int(&bd, 3, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+        ret = bd.rc == SQLITE_OK ? rows_json(s, st, arr, "reading KPIs")
+                                 : db_err(s, bd.rc, "reading KPIs");
+        stmt_done(st);
+    }
+    if (ret != RP_OK) {
+        json_decref(arr);
+        return ret;
+    }
+    *out = arr;
+    return RP_OK;
+}
+
 static const char *sq_errmsg(struct store *base)
 {
     return sq(base)->errmsg;
@@ -2526,5 +2703,9 @@ static const struct store_backend SQLITE_BACKEND = {
     .containment_list_json = sq_containment_list_json,
     .blocklist_add = sq_blocklist_add,
     .blocklist_each = sq_blocklist_each,
+    .postmortem_add = sq_postmortem_add,
+    .postmortem_list_json = sq_postmortem_list_json,
+    .kpi_cases = sq_kpi_cases,
+    .kpi_rows_json = sq_kpi_rows_json,
     .errmsg = sq_errmsg,
 };

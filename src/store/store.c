@@ -420,6 +420,39 @@ rp_status store_blocklist_each(struct store *s, const char *name, int64_t now_ms
     return s->ops->blocklist_each(s, name, now_ms, limit, fn, ctx);
 }
 
+/* --- post-mortems and KPIs: see store.h ------------------------------------------------ */
+
+rp_status store_postmortem_add(struct store *s, const char *case_id, const char *root_cause,
+                               const char *lessons, json_t *guard_rails, const char *author,
+                               int64_t created_ms)
+{
+    RP_ASSERT(s != NULL && case_id != NULL && root_cause != NULL && lessons != NULL &&
+              json_is_array(guard_rails) && author != NULL);
+    return s->ops->postmortem_add(s, case_id, root_cause, lessons, guard_rails, author, created_ms);
+}
+
+rp_status store_postmortem_list_json(struct store *s, const char *case_id, json_t **out)
+{
+    RP_ASSERT(s != NULL && case_id != NULL && out != NULL);
+    *out = NULL;
+    return s->ops->postmortem_list_json(s, case_id, out);
+}
+
+rp_status store_kpi_cases(struct store *s, int64_t from_ms, int64_t to_ms, size_t limit,
+                          store_kpi_case_fn fn, void *arg)
+{
+    RP_ASSERT(s != NULL && fn != NULL);
+    return s->ops->kpi_cases(s, from_ms, to_ms, limit, fn, arg);
+}
+
+rp_status store_kpi_rows_json(struct store *s, enum store_kpi_query q, int64_t a, int64_t b,
+                              size_t limit, json_t **out)
+{
+    RP_ASSERT(s != NULL && out != NULL);
+    *out = NULL;
+    return s->ops->kpi_rows_json(s, q, a, b, limit, out);
+}
+
 const char *store_errmsg(struct store *s)
 {
     if (s == NULL)

@@ -336,6 +336,62 @@ rp_status store_blocklist_add(struct store *s, const char *name, const char *typ
 rp_status store_blocklist_each(struct store *s, const char *name, int64_t now_ms, size_t limit,
                                void (*fn)(void *ctx, const char *value), void *ctx) RP_MUST_CHECK;
 
+/* --- post-mortems and KPIs (kpi/kpi.h, docs/kpis.md) ------------------------------------ */
+
+/* Stores a post-mortem of case_id (checked by the caller): the root cause,
+ * the lessons (text), the guard rails added after it (a JSON array of
+ * strings), who wrote it and when. A case may have several. Inside a batch
+ * or alone. */
+rp_status store_postmortem_add(struct store *s, const char *case_id, const char *root_cause,
+                               const char *lessons, json_t *guard_rails, const char *author,
+                               int64_t created_ms) RP_MUST_CHECK;
+
+/* The post-mortems of one case (its full id), oldest first, as
+ * [{root_cause, lessons, guard_rails, author, created}]. */
+rp_status store_postmortem_list_json(struct store *s, const char *case_id,
+                                     json_t **out) RP_MUST_CHECK;
+
+/* One case as the KPIs read it. The strings are the backend's, valid only
+ * during the callback. */
+struct store_kpi_case {
+    const char *id;
+    const char *kind;
+    const char *source;
+    const char *status;
+    int severity;
+    int64_t detected_ms, created_ms, acknowledged_ms, contained_ms, resolved_ms; /* 0: not yet */
+    bool human;            /* a person acted on it (timeline) up to its resolution */
+    bool postmortem;       /* it has at least one post-mortem */
+    const char *playbooks; /* distinct playbooks of its live runs, comma-separated; "" none */
+};
+
+typedef rp_status (*store_kpi_case_fn)(void *arg, const struct store_kpi_case *c);
+
+/* Calls fn for each case created in [from_ms, to_ms), oldest first, at most
+ * limit of them; stops at the first status other than RP_OK that fn returns
+ * and returns it. Read-only. */
+rp_status store_kpi_cases(struct store *s, int64_t from_ms, int64_t to_ms, size_t limit,
+                          store_kpi_case_fn fn, void *arg) RP_MUST_CHECK;
+
+/* The aggregate queries of the KPIs (docs/kpis.md), over [a, b) unless said:
+ *   ACTIONS     [{action, effect, ok, n}]: action calls of live runs that ended
+ *   PROMPTS     [{status, wait}]: prompts asked; wait in ms for answered ones
+ *   GUARD       [{kind, verdict, rule, n}]: guard decisions from the audit
+ *   POSTMORTEMS [{written, cases, guard_rails}]: post-mortems written
+ *   OPEN_CASES  [{id, title, status, severity, assignee, kind, source, created}]:
+ *               open cases of severity >= a (b unused), worst and oldest first
+ * At most limit rows, as a new array in *out. */
+enum store_kpi_query {
+    STORE_KPI_ACTIONS,
+    STORE_KPI_PROMPTS,
+    STORE_KPI_GUARD,
+    STORE_KPI_POSTMORTEMS,
+    STORE_KPI_OPEN_CASES,
+};
+
+rp_status store_kpi_rows_json(struct store *s, enum store_kpi_query q, int64_t a, int64_t b,
+                              size_t limit, json_t **out) RP_MUST_CHECK;
+
 /* The backend's last error text (for logs), never NULL. */
 const char *store_errmsg(struct store *s);
 

@@ -110,6 +110,15 @@ struct store_backend {
     rp_status (*blocklist_each)(struct store *s, const char *name, int64_t now_ms, size_t limit,
                                 void (*fn)(void *ctx, const char *value), void *ctx);
 
+    rp_status (*postmortem_add)(struct store *s, const char *case_id, const char *root_cause,
+                                const char *lessons, json_t *guard_rails, const char *author,
+                                int64_t created_ms);
+    rp_status (*postmortem_list_json)(struct store *s, const char *case_id, json_t **out);
+    rp_status (*kpi_cases)(struct store *s, int64_t from_ms, int64_t to_ms, size_t limit,
+                           store_kpi_case_fn fn, void *arg);
+    rp_status (*kpi_rows_json)(struct store *s, enum store_kpi_query q, int64_t a, int64_t b,
+                               size_t limit, json_t **out);
+
     const char *(*errmsg)(struct store *s);
 };
 

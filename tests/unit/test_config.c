@@ -87,6 +87,42 @@ static const struct {
     {"db: \"unterminated\n", "b.yml:"},
     {"a: b: c\n", "b.yml:1:5"},
     {"syslog:\n  tls: 1\n", "b.yml:2:3: unknown key syslog.tls"},
+    /* detect.failed_logins */
+    {"detect: []\n", "b.yml:1:9: detect: expected a mapping"},
+    {"detect:\n  brute: []\n", "b.yml:2:3: unknown key detect.brute"},
+    {"detect:\n  failed_logins: {name: a}\n", "b.yml:2:18: detect.failed_logins: expected a list"},
+    {"detect:\n  failed_logins: [x]\n", "detect.failed_logins[1]: expected a mapping"},
+    {"detect:\n  failed_logins:\n    - {threshold: 5, window: 10m}\n",
+     "b.yml:3:7: detect.failed_logins[1]: name is required"},
+    {"detect:\n  failed_logins:\n    - {name: a, window: 10m}\n", "threshold is required"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5}\n", "window is required"},
+    {"detect:\n  failed_logins:\n    - {name: A b, threshold: 5, window: 10m}\n",
+     "b.yml:3:14: detect.failed_logins[1].name: 1-64 of a-z"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 0, window: 10m}\n",
+     "b.yml:3:28: detect.failed_logins[1].threshold: an integer from 1 to 10000"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 10001, window: 10m}\n",
+     "threshold: an integer from 1 to 10000"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5x, window: 10m}\n",
+     "threshold: an integer"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: soon}\n",
+     "detect.failed_logins[1].window: a duration"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: 8d}\n",
+     "window: must be longer than zero and at most 7d"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: 1m, suppress: 0s}\n",
+     "suppress: must be longer than zero"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: 1m, group_by: host}\n",
+     "group_by: one of user, device, user+device"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: 1m, severity: 101}\n",
+     "severity: 0-100 or one of info"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: 1m, severity: huge}\n",
+     "severity: 0-100"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: 1m, windw: 1m}\n",
+     "unknown key detect.failed_logins[1].windw"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: 1m, window: 2m}\n",
+     "detect.failed_logins[1].window given twice"},
+    {"detect:\n  failed_logins:\n    - {name: a, threshold: 5, window: 1m}\n"
+     "    - {name: a, threshold: 6, window: 1m}\n",
+     "b.yml:4:7: detect.failed_logins[2]: name \"a\" is used twice"},
 };
 
 static void t_errors(void **state)
@@ -105,6 +141,47 @@ static void t_errors(void **state)
         assert_int_equal(c.correlate_window_ms, 12345); /* untouched on error */
         config_fini(&c);
     }
+}
+
+static void t_detect(void **state)
+{
+    (void)state;
+    const char *y = "detect:\n"
+                    "  failed_logins:\n"
+                    "    - {name: ssh-brute, threshold: 5, window: 10m, group_by: user,\n"
+                    "       severity: high, suppress: 30m}\n"
+                    "    - name: spray.by-device\n"
+                    "      threshold: 20\n"
+                    "      window: 1h\n"
+                    "      group_by: device\n"
+                    "      severity: 55\n"
+                    "    - {name: pair_1, threshold: 1, window: 7d, group_by: user+device}\n";
+    struct config c;
+    struct rp_error err;
+    config_init(&c);
+    assert_int_equal(c.ndetect, 0);
+    if (config_load_buffer(&c, "d.yml", y, strlen(y), &err) != RP_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.ndetect, 3);
+    assert_string_equal(c.detect[0].name, "ssh-brute");
+    assert_int_equal(c.detect[0].threshold, 5);
+    assert_int_equal(c.detect[0].window_ms, 600000);
+    assert_int_equal(c.detect[0].group_by, CONFIG_GROUP_USER);
+    assert_int_equal(c.detect[0].severity, 70);
+    assert_int_equal(c.detect[0].suppress_ms, 1800000);
+    assert_string_equal(c.detect[1].name, "spray.by-device");
+    assert_int_equal(c.detect[1].group_by, CONFIG_GROUP_DEVICE);
+    assert_int_equal(c.detect[1].severity, 55);
+    assert_int_equal(c.detect[1].suppress_ms, 3600000); /* default: the window */
+    assert_int_equal(c.detect[2].group_by, CONFIG_GROUP_USER_DEVICE);
+    assert_int_equal(c.detect[2].threshold, 1);
+    assert_int_equal(c.detect[2].window_ms, 7LL * 24 * 3600 * 1000);
+    assert_int_equal(c.detect[2].severity, 70); /* default: high */
+    /* an empty list is no rules */
+    assert_int_equal(config_load_buffer(&c, "d.yml", "detect: {failed_logins: []}\n", 28, &err),
+                     RP_OK);
+    assert_int_equal(c.ndetect, 0);
+    config_fini(&c);
 }
 
 static void t_file(void **state)
@@ -130,10 +207,8 @@ static void t_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_full),
-        cmocka_unit_test(t_empty),
-        cmocka_unit_test(t_errors),
-        cmocka_unit_test(t_file),
+        cmocka_unit_test(t_full), cmocka_unit_test(t_empty),  cmocka_unit_test(t_errors),
+        cmocka_unit_test(t_file), cmocka_unit_test(t_detect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
