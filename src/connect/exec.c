@@ -105,8 +105,9 @@ struct execc_job {
     const struct execc_action *act;
     struct action_call *call; /* NULL once cancelled */
     pid_t pid;
-    int pidfd;
-    uv_poll_t exit_watch;
+    int pidfd;            /* -1 without pidfd_open (kernel < 5.3, valgrind) */
+    uv_poll_t exit_watch; /* with a pidfd */
+    uv_timer_t exit_tick; /* without: waitpid(WNOHANG) every RP_EXEC_REAP_TICK_MS */
     uv_pipe_t out;
     uv_pipe_t err;
     uv_timer_t timer;
@@ -303,7 +304,7 @@ static void job_result(struct execc_job *j, struct action_result *res)
 static void job_closed(uv_handle_t *h)
 {
     struct execc_job *j = h->data;
-    if (h == (uv_handle_t *)&j->exit_watch)
+    if (h == (uv_handle_t *)&j->exit_watch && j->pidfd >= 0)
         close(j->pidfd);
     if (--j->handles > 0)
         return;
@@ -422,24 +423,42 @@ static void on_timer(uv_timer_t *t)
         pipe_done(j, &j->err);
 }
 
-static void on_exit_ready(uv_poll_t *w, int status, int events)
+/* Reaps the leader if it has exited (its group killed first). True then. */
+static bool job_reap(struct execc_job *j)
 {
-    (void)status;
-    (void)events;
-    struct execc_job *j = w->data;
-    /* the leader is a zombie now: kill what is left of its group, then reap */
-    (void)kill(-j->pid, SIGKILL);
     pid_t r;
     do
         r = waitpid(j->pid, &j->wstatus, WNOHANG);
     while (r < 0 && errno == EINTR);
     if (r == 0)
-        return; /* not yet (spurious wake-up) */
+        return false; /* still running */
+    /* the leader is gone: kill what is left of its group */
+    (void)kill(-j->pid, SIGKILL);
     j->exited = true;
-    uv_poll_stop(w);
-    job_close((uv_handle_t *)w);
     uv_timer_stop(&j->timer);
     uv_timer_start(&j->timer, on_timer, RP_EXEC_DRAIN_MS, 0);
+    return true;
+}
+
+static void on_exit_ready(uv_poll_t *w, int status, int events)
+{
+    (void)status;
+    (void)events;
+    struct execc_job *j = w->data;
+    if (!job_reap(j))
+        return; /* not yet (spurious wake-up) */
+    uv_poll_stop(w);
+    job_close((uv_handle_t *)w);
+    job_maybe_finish(j);
+}
+
+static void on_exit_tick(uv_timer_t *t)
+{
+    struct execc_job *j = t->data;
+    if (!job_reap(j))
+        return;
+    uv_timer_stop(t);
+    job_close((uv_handle_t *)t);
     job_maybe_finish(j);
 }
 
@@ -550,7 +569,7 @@ static rp_status execc_start(struct action_call *call)
     }
     (void)setpgid(pid, pid); /* also done by the child: whoever runs first */
     int pidfd = pidfd_open(pid, 0);
-    if (pidfd < 0) {
+    if (pidfd < 0 && errno != ENOSYS) {
         int e = errno;
         (void)kill(-pid, SIGKILL);
         (void)kill(pid, SIGKILL);
@@ -569,11 +588,15 @@ static rp_status execc_start(struct action_call *call)
     j->pid = pid;
     j->pidfd = pidfd;
     uv_loop_t *loop = call->loop;
-    uv_poll_init(loop, &j->exit_watch, pidfd);
+    /* without pidfd_open (ENOSYS), the exit is found by a short waitpid tick */
+    if (pidfd >= 0)
+        uv_poll_init(loop, &j->exit_watch, pidfd);
+    else
+        uv_timer_init(loop, &j->exit_tick);
     uv_pipe_init(loop, &j->out, 0);
     uv_pipe_init(loop, &j->err, 0);
     uv_timer_init(loop, &j->timer);
-    j->exit_watch.data = j->out.data = j->err.data = j->timer.data = j;
+    j->exit_watch.data = j->exit_tick.data = j->out.data = j->err.data = j->timer.data = j;
     j->handles = 4;
     in->running++;
     call->impl = j;
@@ -593,7 +616,10 @@ static rp_status execc_start(struct action_call *call)
         pipe_done(j, &j->out);
         pipe_done(j, &j->err);
     }
-    uv_poll_start(&j->exit_watch, UV_READABLE, on_exit_ready);
+    if (pidfd >= 0)
+        uv_poll_start(&j->exit_watch, UV_READABLE, on_exit_ready);
+    else
+        uv_timer_start(&j->exit_tick, on_exit_tick, RP_EXEC_REAP_TICK_MS, RP_EXEC_REAP_TICK_MS);
     uv_timer_start(&j->timer, on_timer, (uint64_t)in->timeout_ms, 0);
     return RP_OK;
 }

@@ -623,6 +623,10 @@
  * result is taken as it is. */
 #define RP_EXEC_DRAIN_MS 1000
 
+/* Without pidfd_open (kernels before 5.3, valgrind) a child's exit is found by
+ * waitpid(WNOHANG) this often: small against any program's run time. */
+#define RP_EXEC_REAP_TICK_MS 10
+
 /* exec: open files of a child (RLIMIT_NOFILE): a script needs a few dozen. */
 #define RP_EXEC_NOFILE 256
 
