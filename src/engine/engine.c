@@ -101,6 +101,8 @@ static void apply_event(struct run *r, const char *type, const char *key, json_t
         json_object_set_new(rec, "s", json_string("running"));
         json_object_set(rec, "attempt", json_object_get(data, "attempt"));
         json_object_set(rec, "params", json_object_get(data, "params"));
+        if (json_is_true(json_object_get(data, "redacted")))
+            json_object_set_new(rec, "redacted", json_true());
         json_object_set_new(rec, "requested", json_true());
         json_object_del(rec, "due");
     } else if (strcmp(type, "action_done") == 0) {
@@ -899,6 +901,7 @@ static void run_free(struct run *r)
     json_decref(r->inputs);
     json_decref(r->case_json);
     json_decref(r->vars_seen);
+    json_decref(r->secrets);
     free(r);
 }
 

@@ -49,6 +49,7 @@ struct run {
     json_t *case_json; /* the case as the run last read it; may be NULL */
     json_t *records;   /* step key -> record */
     json_t *vars_seen; /* the variables after the last walk (for traces) */
+    json_t *secrets;   /* values of secret outputs seen by this run (memory only), or NULL */
     int64_t seq;       /* last event number */
     bool dirty, finished, broken, recovered, admitted, end_failure, duplicate;
     bool waiting; /* the stored status says \"waiting\" */

@@ -176,13 +176,82 @@ static void plan_line(struct run *r, const char *fmt, ...)
     engine_plan_add(r->e, r->id, line);
 }
 
+/* A copy of v with every occurrence of a secret value of the run replaced by
+ * "[secret]" in every string; *hit tells whether anything was replaced. */
+static json_t *redact(json_t *v, json_t *secrets, bool *hit)
+{
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *out = NULL;
+        size_t i;
+        json_t *sec;
+        json_array_foreach(secrets, i, sec)
+        {
+            const char *needle = json_string_value(sec);
+            const char *src = out != NULL ? out : s;
+            if (needle == NULL || strstr(src, needle) == NULL)
+                continue;
+            size_t nl = strlen(needle), cap = strlen(src) + 1;
+            char *dst = malloc(cap + 16 * (cap / nl + 1));
+            if (dst == NULL)
+                continue;
+            size_t w = 0;
+            for (const char *p = src; *p != '\0';) {
+                if (strncmp(p, needle, nl) == 0) {
+                    memcpy(dst + w, "[secret]", 8);
+                    w += 8;
+                    p += nl;
+                } else {
+                    dst[w++] = *p++;
+                }
+            }
+            dst[w] = '\0';
+            free(out);
+            out = dst;
+            *hit = true;
+        }
+        json_t *r = out != NULL ? json_string(out) : json_incref(v);
+        free(out);
+        return r;
+    }
+    if (json_is_object(v)) {
+        json_t *o = json_object();
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) json_object_set_new(o, k, redact(x, secrets, hit));
+        return o;
+    }
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) json_array_append_new(a, redact(x, secrets, hit));
+        return a;
+    }
+    return json_incref(v);
+}
+
 static void request(struct op *o)
 {
     struct run *r = o->run;
-    run_event(r, "action_requested", o->key,
-              json_pack("{s:s,s:s,s:i,s:O,s:s}", "action", o->def->name, "effect",
-                        action_effect_name(o->def->effect), "attempt", o->attempt, "params",
-                        o->params, "idempotency_key", o->idem));
+    json_t *ev = json_pack("{s:s,s:s,s:i,s:O,s:s}", "action", o->def->name, "effect",
+                           action_effect_name(o->def->effect), "attempt", o->attempt, "params",
+                           o->params, "idempotency_key", o->idem);
+    bool hit = false;
+    json_t *stored = r->secrets != NULL ? redact(o->params, r->secrets, &hit) : NULL;
+    if (hit) {
+        /* a template carried a secret output into these parameters: the call
+         * gets them, the log gets [secret] and a mark that the request cannot
+         * be sent again from the log after a restart */
+        json_t *shown = json_deep_copy(ev);
+        json_object_set_new(shown, "params", stored);
+        json_object_set_new(shown, "redacted", json_true());
+        json_object_set_new(ev, "redacted", json_true());
+        run_event_split(r, "action_requested", o->key, ev, shown);
+    } else {
+        json_decref(stored);
+        run_event(r, "action_requested", o->key, ev);
+    }
     engine_after_commit(r->e, o);
 }
 
@@ -277,9 +346,18 @@ static void action_finish(struct op *o, struct action_result *res)
             /* the run sees the value; the log, traces and the API never do */
             json_t *shown = json_deep_copy(done);
             json_t *so = json_object_get(shown, "out");
-            for (const char *const *k = o->def->secret_outputs; *k != NULL; k++)
+            for (const char *const *k = o->def->secret_outputs; *k != NULL; k++) {
+                const char *val = json_string_value(json_object_get(out, *k));
+                /* remembered so that later parameters carrying it are redacted
+                 * too (values this short would redact unrelated text) */
+                if (val != NULL && strlen(val) >= 6) {
+                    if (r->secrets == NULL)
+                        r->secrets = json_array();
+                    json_array_append_new(r->secrets, json_string(val));
+                }
                 if (json_object_get(so, *k) != NULL)
                     json_object_set_new(so, *k, json_string("[secret]"));
+            }
             run_event_split(r, "step_done", o->key, done, shown);
         } else {
             run_event(r, "step_done", o->key, done);
@@ -793,6 +871,16 @@ void op_resume(struct run *r, const struct pb_step *s, const char *key, struct f
         }
         if (json_is_true(json_object_get(rec, "approved")))
             o->approved = true; /* approved before the stop: no second decision */
+        if (json_is_true(json_object_get(rec, "redacted"))) {
+            op_free(o);
+            run_event(r, "action_done", key,
+                      json_pack("{s:b,s:s}", "ok", 0, "error", "outcome unknown"));
+            fail_step(r, s, key,
+                      "%s was in flight when the engine stopped and its parameters held a "
+                      "secret that a restart does not keep: not sent again; check by hand",
+                      def->name);
+            return;
+        }
         if (def->honours_keys) {
             /* the request is in the log already: send it again, same key */
             log_info("run.resend", "run=%s step=%s action=%s attempt=%d", r->id, key, def->name,

@@ -224,6 +224,10 @@ def ldap_reset_password(t):
     eq((o["dn"], o["password_set"], o["must_change"]), (dn("alice"), True, True), "reset output")
     eq(o["temporary_password"], "[secret]", "the stored output hides the password")
     pw = open(drop).read()
+    check(pw not in json.dumps(data), "the password is nowhere in the stored run")
+    sent = [e["data"] for e in data["events"]
+            if e["type"] == "action_requested" and e["key"] == "send"]
+    eq(sent[0]["params"], {"password": "[secret]"}, "the parameters that carried it are redacted")
     check(len(pw) == 20 and any(c.isupper() for c in pw) and any(c.islower() for c in pw)
           and any(c.isdigit() for c in pw), "a strong password of 20 characters")
     eq(bind("alice", pw), 0, "bind with the new password")
