@@ -8,6 +8,7 @@ line or the database's run events.
 """
 
 import json
+import signal
 import os
 import socket
 import sqlite3
@@ -421,6 +422,56 @@ def no_secret_anywhere(t):
     for r in RUNS:
         for v in SECRET_VALUES:
             check(v not in r.stdout and v not in r.stderr, f"secret {v!r} in {r!r}")
+
+
+@tap.test(timeout=120)
+def sources_poll_into_cases_through_serve(t):
+    """The EDR packs' sources poll the lab from `riposte serve`: their
+    detections become alerts and cases (each once, whatever the polls), with
+    the vendors' normalizers."""
+    base = lab(t)
+    cfg = config(t, base, cs={"sources": {"detections": {"every": "1s"}}},
+                 mde={"sources": {"alerts": {"every": "1s"}}})
+    r = t.riposte("token", "create", "--name", "admin")
+    eq(r.code, 0, f"token ({r!r})")
+    token = r.stdout.strip()
+    port = tap.free_port()
+    p = t.spawn("serve", "--listen", f"127.0.0.1:{port}", "--db", t.db, "--config", cfg)
+
+    def cases():
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/cases?limit=1000",
+                                     headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return json.loads(resp.read())
+        except OSError:
+            if p.poll() is not None:
+                raise tap.Failure(f"serve exited: {t.proc_stderr(p)}")
+            return None
+
+    def by_source():
+        got = {}
+        for src, n in t.sql("SELECT source, count(*) FROM alerts GROUP BY source"):
+            got[src] = n
+        return got
+
+    tap.wait_until(lambda: cases() is not None and {"crowdstrike", "defender"} <= set(by_source()),
+                   60, "alerts from both EDR sources")
+    time.sleep(3)  # several more polls: nothing is fetched twice
+    first = by_source()
+    time.sleep(3)
+    eq(by_source(), first, "later polls add nothing (the cursor remembers what was seen)")
+    st = state(base)
+    check(first["crowdstrike"] >= 1 and first["defender"] >= 1, f"alerts per source: {first}")
+    kinds = {k for (k,) in t.sql("SELECT DISTINCT kind FROM alerts")}
+    eq(kinds, {"endpoint"}, "normalized as endpoint detections")
+    check(len(cases()) >= 1, "cases were opened")
+    err = t.proc_stderr(p)
+    for v in SECRET_VALUES:
+        check(v not in err, "no secret in the daemon's log")
+    check(st is not None, "lab state")
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
 
 
 tap.main()
