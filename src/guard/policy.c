@@ -17,6 +17,7 @@
  * returned.
  */
 #include "core/time.h"
+#include "core/ytree.h"
 #include "guard/guard_internal.h"
 
 #include <arpa/inet.h>
@@ -27,67 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
 /* --- the YAML tree (as in playbook/load.c) -------------------------------------- */
-
-enum pnode_type { PNODE_SCALAR, PNODE_SEQ, PNODE_MAP };
-
-/* One YAML node. A mapping's children alternate key, value. */
-struct pnode {
-    enum pnode_type type;
-    bool plain;
-    int line;
-    int col;
-    const char *s;
-    size_t len;
-    size_t n;
-    struct pnode *first;
-    struct pnode *last;
-    struct pnode *next;
-};
-
-struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used;
-    size_t cap;
-    max_align_t data[];
-};
-
-struct arena {
-    struct arena_chunk *head;
-};
-
-#define ARENA_CHUNK_BYTES (64u * 1024u)
-
-static void *arena_alloc(struct arena *a, size_t n)
-{
-    const size_t align = sizeof(max_align_t);
-    n = (n + align - 1) / align * align;
-    struct arena_chunk *c = a->head;
-    if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > ARENA_CHUNK_BYTES ? n : ARENA_CHUNK_BYTES;
-        c = malloc(sizeof(*c) + cap);
-        if (c == NULL)
-            return NULL;
-        c->next = a->head;
-        c->used = 0;
-        c->cap = cap;
-        a->head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static void arena_fini(struct arena *a)
-{
-    while (a->head != NULL) {
-        struct arena_chunk *c = a->head;
-        a->head = c->next;
-        free(c);
-    }
-}
 
 struct loader {
     const char *name;
@@ -96,9 +38,9 @@ struct loader {
     size_t patterns; /* host globs and address ranges so far */
 };
 
-static rp_status at(struct loader *l, const struct pnode *n, const char *fmt, ...) RP_PRINTF(3, 4);
+static rp_status at(struct loader *l, const struct ynode *n, const char *fmt, ...) RP_PRINTF(3, 4);
 
-static rp_status at(struct loader *l, const struct pnode *n, const char *fmt, ...)
+static rp_status at(struct loader *l, const struct ynode *n, const char *fmt, ...)
 {
     char what[RP_ERROR_MAX];
     va_list ap;
@@ -113,147 +55,18 @@ static rp_status nomem(struct loader *l)
     return rp_error_set(l->err, RP_E_NOMEM, "%s: out of memory", l->name);
 }
 
-struct tree_reader {
-    struct loader *l;
-    struct arena *arena;
-    struct pnode *stack[RP_POLICY_YAML_DEPTH_MAX];
-    int depth;
-    size_t nodes;
-    struct pnode *root;
-};
-
-static rp_status tree_add(struct tree_reader *r, const yaml_event_t *ev, const struct pnode *where)
-{
-    const yaml_char_t *anchor, *tag;
-    enum pnode_type type;
-    if (ev->type == YAML_SCALAR_EVENT) {
-        type = PNODE_SCALAR;
-        anchor = ev->data.scalar.anchor;
-        tag = ev->data.scalar.tag;
-    } else if (ev->type == YAML_SEQUENCE_START_EVENT) {
-        type = PNODE_SEQ;
-        anchor = ev->data.sequence_start.anchor;
-        tag = ev->data.sequence_start.tag;
-    } else {
-        type = PNODE_MAP;
-        anchor = ev->data.mapping_start.anchor;
-        tag = ev->data.mapping_start.tag;
-    }
-    if (anchor != NULL)
-        return at(r->l, where, "anchors (&%.64s) are not supported: write the value out",
-                  (const char *)anchor);
-    if (tag != NULL)
-        return at(r->l, where, "tags (%.64s) are not supported", (const char *)tag);
-    if (++r->nodes > RP_POLICY_NODES_MAX)
-        return at(r->l, where, "more than %d YAML nodes", RP_POLICY_NODES_MAX);
-    if (type != PNODE_SCALAR && r->depth >= RP_POLICY_YAML_DEPTH_MAX)
-        return at(r->l, where, "nested more than %d levels deep", RP_POLICY_YAML_DEPTH_MAX);
-
-    struct pnode *n = arena_alloc(r->arena, sizeof(*n));
-    if (n == NULL)
-        return nomem(r->l);
-    *n = *where;
-    n->type = type;
-    if (type == PNODE_SCALAR) {
-        size_t len = ev->data.scalar.length;
-        if (memchr(ev->data.scalar.value, '\0', len) != NULL)
-            return at(r->l, where, "a NUL character is not allowed in a string");
-        char *s = arena_alloc(r->arena, len + 1);
-        if (s == NULL)
-            return nomem(r->l);
-        memcpy(s, ev->data.scalar.value, len);
-        s[len] = '\0';
-        n->s = s;
-        n->len = len;
-        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-    }
-    if (r->depth == 0) {
-        r->root = n;
-    } else {
-        struct pnode *parent = r->stack[r->depth - 1];
-        if (parent->last != NULL)
-            parent->last->next = n;
-        else
-            parent->first = n;
-        parent->last = n;
-        parent->n++;
-    }
-    if (type != PNODE_SCALAR)
-        r->stack[r->depth++] = n;
-    return RP_OK;
-}
-
-static rp_status tree_read(struct loader *l, struct arena *arena, const char *text, size_t len,
-                           struct pnode **root)
-{
-    struct tree_reader r = {.l = l, .arena = arena};
-    yaml_parser_t p;
-    int docs = 0;
-    bool done = false;
-    rp_status st = RP_OK;
-    *root = NULL;
-    if (!yaml_parser_initialize(&p))
-        return nomem(l);
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    while (st == RP_OK && !done) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&p, &ev)) {
-            if (p.error == YAML_MEMORY_ERROR)
-                st = nomem(l);
-            else
-                st = rp_error_set(l->err, RP_E_INVALID, "%s:%zu:%zu: YAML: %s%s%s%s", l->name,
-                                  p.problem_mark.line + 1, p.problem_mark.column + 1,
-                                  p.problem ? p.problem : "syntax error", p.context ? " (" : "",
-                                  p.context ? p.context : "", p.context ? ")" : "");
-            break;
-        }
-        struct pnode where = {.line = (int)ev.start_mark.line + 1,
-                              .col = (int)ev.start_mark.column + 1};
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1)
-                st = at(l, &where, "only one YAML document per policy");
-            break;
-        case YAML_ALIAS_EVENT:
-            st = at(l, &where, "aliases (*%.64s) are not supported: write the value out",
-                    (const char *)ev.data.alias.anchor);
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            st = tree_add(&r, &ev, &where);
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            RP_ASSERT(r.depth > 0);
-            r.depth--;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-    }
-    yaml_parser_delete(&p);
-    if (st == RP_OK)
-        *root = r.root;
-    return st;
-}
-
 /* --- values ------------------------------------------------------------------------ */
 
 /* Collects a mapping's values by key name (vals[i] for names[i], or NULL).
  * Unknown and repeated keys are errors; ctx prefixes the messages. */
-static rp_status map_fields(struct loader *l, const struct pnode *map, const char *const *names,
-                            size_t n, const struct pnode **keys, const struct pnode **vals,
+static rp_status map_fields(struct loader *l, const struct ynode *map, const char *const *names,
+                            size_t n, const struct ynode **keys, const struct ynode **vals,
                             const char *ctx)
 {
     for (size_t i = 0; i < n; i++)
         keys[i] = vals[i] = NULL;
-    for (const struct pnode *k = map->first; k != NULL; k = k->next->next) {
-        if (k->type != PNODE_SCALAR)
+    for (const struct ynode *k = map->first; k != NULL; k = k->next->next) {
+        if (k->type != YNODE_SCALAR)
             return at(l, k, "%skeys must be strings", ctx);
         size_t i = 0;
         while (i < n && strcmp(names[i], k->s) != 0)
@@ -268,45 +81,45 @@ static rp_status map_fields(struct loader *l, const struct pnode *map, const cha
     return RP_OK;
 }
 
-static bool is_empty(const struct pnode *v)
+static bool is_empty(const struct ynode *v)
 {
-    return v->type == PNODE_SCALAR && v->plain && v->len == 0;
+    return v->type == YNODE_SCALAR && v->plain && v->len == 0;
 }
 
 /* A list of scalars, or one scalar standing for a list of one. Iterate by
  * count: a lone scalar's next is its parent's next key. */
-static rp_status want_list(struct loader *l, const struct pnode *v, const char *ctx,
-                           const char *key, size_t max, const struct pnode **first, size_t *n)
+static rp_status want_list(struct loader *l, const struct ynode *v, const char *ctx,
+                           const char *key, size_t max, const struct ynode **first, size_t *n)
 {
-    if (v->type == PNODE_SCALAR && !is_empty(v)) {
+    if (v->type == YNODE_SCALAR && !is_empty(v)) {
         *first = v;
         *n = 1;
         return RP_OK;
     }
-    if (v->type != PNODE_SEQ || v->n == 0)
+    if (v->type != YNODE_SEQ || v->n == 0)
         return at(l, v, "%s%s: expected a non-empty list", ctx, key);
     if (v->n > max)
         return at(l, v, "%s%s: more than %zu entries", ctx, key, max);
-    for (const struct pnode *x = v->first; x != NULL; x = x->next)
-        if (x->type != PNODE_SCALAR || x->len == 0)
+    for (const struct ynode *x = v->first; x != NULL; x = x->next)
+        if (x->type != YNODE_SCALAR || x->len == 0)
             return at(l, x, "%s%s: expected a non-empty string", ctx, key);
     *first = v->first;
     *n = v->n;
     return RP_OK;
 }
 
-static rp_status want_scalar(struct loader *l, const struct pnode *v, const char *ctx,
+static rp_status want_scalar(struct loader *l, const struct ynode *v, const char *ctx,
                              const char *key)
 {
-    if (v->type != PNODE_SCALAR || v->len == 0)
+    if (v->type != YNODE_SCALAR || v->len == 0)
         return at(l, v, "%s%s: expected a non-empty string", ctx, key);
     return RP_OK;
 }
 
-static rp_status want_count(struct loader *l, const struct pnode *v, const char *ctx,
+static rp_status want_count(struct loader *l, const struct ynode *v, const char *ctx,
                             const char *key, int64_t *out)
 {
-    bool ok = v->type == PNODE_SCALAR && v->plain && v->len > 0 && v->len <= 10;
+    bool ok = v->type == YNODE_SCALAR && v->plain && v->len > 0 && v->len <= 10;
     for (size_t i = 0; ok && i < v->len; i++)
         ok = isdigit((unsigned char)v->s[i]);
     long long x = ok ? strtoll(v->s, NULL, 10) : -1;
@@ -316,19 +129,19 @@ static rp_status want_count(struct loader *l, const struct pnode *v, const char 
     return RP_OK;
 }
 
-static rp_status want_duration(struct loader *l, const struct pnode *v, const char *ctx,
+static rp_status want_duration(struct loader *l, const struct ynode *v, const char *ctx,
                                const char *key, int64_t *ms)
 {
     /* time.h reads a bare number as seconds; a policy must say its unit ("per:
      * 60" could mean minutes as well), so every number needs one. */
-    bool units = v->type == PNODE_SCALAR && v->len > 0;
+    bool units = v->type == YNODE_SCALAR && v->len > 0;
     for (const char *p = v->s; units && *p; p++)
         if (isdigit((unsigned char)p[0]) && !isalnum((unsigned char)p[1]))
             units = false;
     struct rp_error e;
     if (!units || time_parse_duration(v->s, ms, &e) != RP_OK)
         return at(l, v, "%s%s: bad duration \"%.64s\" (e.g. 30s, 15m, 4h, 1d)", ctx, key,
-                  v->type == PNODE_SCALAR ? v->s : "");
+                  v->type == YNODE_SCALAR ? v->s : "");
     if (*ms <= 0)
         return at(l, v, "%s%s: duration must be longer than zero", ctx, key);
     if (*ms > RP_GUARD_DURATION_MAX_MS)
@@ -338,10 +151,10 @@ static rp_status want_duration(struct loader *l, const struct pnode *v, const ch
 }
 
 /* A role or a budget's name: [a-z0-9][a-z0-9_.-]*, at most max bytes. */
-static rp_status want_role(struct loader *l, const struct pnode *v, const char *ctx,
+static rp_status want_role(struct loader *l, const struct ynode *v, const char *ctx,
                            const char *key, size_t max, char *out, size_t size)
 {
-    bool ok = v->type == PNODE_SCALAR && v->len > 0 && v->len <= max &&
+    bool ok = v->type == YNODE_SCALAR && v->len > 0 && v->len <= max &&
               (islower((unsigned char)v->s[0]) || isdigit((unsigned char)v->s[0]));
     for (const char *p = v->s; ok && *p; p++)
         ok = islower((unsigned char)*p) || isdigit((unsigned char)*p) || strchr("_.-", *p);
@@ -364,22 +177,22 @@ static bool action_name_ok(const char *s, size_t len)
     return true;
 }
 
-static rp_status want_effect(struct loader *l, const struct pnode *v, const char *ctx,
+static rp_status want_effect(struct loader *l, const struct ynode *v, const char *ctx,
                              const char *key, enum action_effect *out)
 {
-    if (v->type == PNODE_SCALAR && strcmp(v->s, "read") == 0)
+    if (v->type == YNODE_SCALAR && strcmp(v->s, "read") == 0)
         return at(l, v, "%s%s: read is never guarded: notify, contain, modify or destroy", ctx,
                   key);
-    if (v->type != PNODE_SCALAR || action_effect_parse(v->s, out) != RP_OK)
+    if (v->type != YNODE_SCALAR || action_effect_parse(v->s, out) != RP_OK)
         return at(l, v, "%s%s: unknown effect \"%.64s\" (notify, contain, modify or destroy)", ctx,
-                  key, v->type == PNODE_SCALAR ? v->s : "");
+                  key, v->type == YNODE_SCALAR ? v->s : "");
     return RP_OK;
 }
 
-static rp_status want_effects(struct loader *l, const struct pnode *v, const char *ctx,
+static rp_status want_effects(struct loader *l, const struct ynode *v, const char *ctx,
                               unsigned *out)
 {
-    const struct pnode *x;
+    const struct ynode *x;
     size_t n;
     rp_status rc;
     if ((rc = want_list(l, v, ctx, "effects", GP_NEFFECTS, &x, &n)) != RP_OK)
@@ -395,8 +208,8 @@ static rp_status want_effects(struct loader *l, const struct pnode *v, const cha
 }
 
 /* approver, timeout and on_timeout of a rule that holds. */
-static rp_status want_hold(struct loader *l, const char *ctx, const struct pnode *approver,
-                           const struct pnode *timeout, const struct pnode *on_timeout,
+static rp_status want_hold(struct loader *l, const char *ctx, const struct ynode *approver,
+                           const struct ynode *timeout, const struct ynode *on_timeout,
                            struct gp_hold *h)
 {
     rp_status rc;
@@ -408,7 +221,7 @@ static rp_status want_hold(struct loader *l, const char *ctx, const struct pnode
     if (timeout != NULL && (rc = want_duration(l, timeout, ctx, "timeout", &h->timeout_ms)))
         return rc;
     if (on_timeout != NULL) {
-        if (on_timeout->type != PNODE_SCALAR ||
+        if (on_timeout->type != YNODE_SCALAR ||
             (strcmp(on_timeout->s, "deny") != 0 && strcmp(on_timeout->s, "allow") != 0))
             return at(l, on_timeout, "%son_timeout: deny or allow", ctx);
         h->on_timeout_allow = strcmp(on_timeout->s, "allow") == 0;
@@ -417,7 +230,7 @@ static rp_status want_hold(struct loader *l, const char *ctx, const struct pnode
 }
 
 /* Keys that only go with a hold, present on a rule that does not hold. */
-static rp_status no_hold_keys(struct loader *l, const char *ctx, const struct pnode *const *keys,
+static rp_status no_hold_keys(struct loader *l, const char *ctx, const struct ynode *const *keys,
                               const char *what)
 {
     for (int i = 0; i < 3; i++)
@@ -613,7 +426,7 @@ static const char *const KIND_KEYS[GP_NKINDS] = {"hosts", "addresses", "users", 
 
 /* One entry of a protected list: checked, lower-cased, stored. */
 static rp_status protected_entry(struct loader *l, struct gp_protected *r, enum gp_kind kind,
-                                 const struct pnode *x, const char *ctx)
+                                 const struct ynode *x, const char *ctx)
 {
     const char *key = KIND_KEYS[kind];
     const char *problem = NULL;
@@ -683,7 +496,7 @@ static rp_status protected_entry(struct loader *l, struct gp_protected *r, enum 
     return RP_OK;
 }
 
-static rp_status parse_protected(struct loader *l, const struct pnode *v, size_t idx,
+static rp_status parse_protected(struct loader *l, const struct ynode *v, size_t idx,
                                  struct gp_protected *r)
 {
     enum {
@@ -702,14 +515,14 @@ static rp_status parse_protected(struct loader *l, const struct pnode *v, size_t
     static const char *const names[K_N] = {"hosts",   "addresses", "users",  "mailboxes",
                                            "domains", "effects",   "action", "approver",
                                            "timeout", "on_timeout"};
-    const struct pnode *k[K_N], *val[K_N];
+    const struct ynode *k[K_N], *val[K_N];
     char ctx[64];
     rp_status rc;
     snprintf(ctx, sizeof(ctx), "protected[%zu]: ", idx);
     r->line = v->line;
     r->col = v->col;
     r->effects = GP_EFFECTS_ABOVE_READ;
-    if (v->type != PNODE_MAP)
+    if (v->type != YNODE_MAP)
         return at(l, v,
                   "%sexpected a mapping (hosts, addresses, users, mailboxes, domains, "
                   "effects, action, approver)",
@@ -718,7 +531,7 @@ static rp_status parse_protected(struct loader *l, const struct pnode *v, size_t
         return rc;
     bool any = false;
     for (int kind = 0; kind < GP_NKINDS; kind++) {
-        const struct pnode *x;
+        const struct ynode *x;
         size_t n;
         if (val[kind] == NULL)
             continue;
@@ -742,8 +555,8 @@ static rp_status parse_protected(struct loader *l, const struct pnode *v, size_t
     if (val[K_EFFECTS] && (rc = want_effects(l, val[K_EFFECTS], ctx, &r->effects)) != RP_OK)
         return rc;
     if (val[K_ACTION] != NULL) {
-        const struct pnode *a = val[K_ACTION];
-        if (a->type != PNODE_SCALAR || (strcmp(a->s, "deny") != 0 && strcmp(a->s, "hold") != 0))
+        const struct ynode *a = val[K_ACTION];
+        if (a->type != YNODE_SCALAR || (strcmp(a->s, "deny") != 0 && strcmp(a->s, "hold") != 0))
             return at(l, a, "%saction: deny or hold", ctx);
         r->hold = strcmp(a->s, "hold") == 0;
     }
@@ -756,7 +569,7 @@ static rp_status parse_protected(struct loader *l, const struct pnode *v, size_t
 
 /* --- budgets, blast radius, approvals ------------------------------------------------ */
 
-static rp_status parse_budget(struct loader *l, const struct pnode *v, size_t idx,
+static rp_status parse_budget(struct loader *l, const struct ynode *v, size_t idx,
                               struct gp_budget *b)
 {
     enum {
@@ -774,14 +587,14 @@ static rp_status parse_budget(struct loader *l, const struct pnode *v, size_t id
     };
     static const char *const names[K_N] = {"name",  "effect", "action",   "max",     "per",
                                            "scope", "over",   "approver", "timeout", "on_timeout"};
-    const struct pnode *k[K_N], *val[K_N];
+    const struct ynode *k[K_N], *val[K_N];
     char ctx[RP_GUARD_NAME_MAX + 16], name[RP_GUARD_NAME_MAX + 1];
     rp_status rc;
     snprintf(ctx, sizeof(ctx), "budgets[%zu]: ", idx);
     b->line = v->line;
     b->col = v->col;
     b->effect = -1;
-    if (v->type != PNODE_MAP)
+    if (v->type != YNODE_MAP)
         return at(l, v, "%sexpected a mapping (name, effect, action, max, per, scope, over)", ctx);
     if ((rc = map_fields(l, v, names, K_N, k, val, ctx)) != RP_OK)
         return rc;
@@ -824,19 +637,19 @@ static rp_status parse_budget(struct loader *l, const struct pnode *v, size_t id
     if ((b->per_text = strdup(val[K_PER]->s)) == NULL)
         return nomem(l);
     if (val[K_SCOPE] != NULL) {
-        const struct pnode *s = val[K_SCOPE];
-        if (s->type == PNODE_SCALAR && strcmp(s->s, "global") == 0)
+        const struct ynode *s = val[K_SCOPE];
+        if (s->type == YNODE_SCALAR && strcmp(s->s, "global") == 0)
             b->scope = GP_SCOPE_GLOBAL;
-        else if (s->type == PNODE_SCALAR && strcmp(s->s, "playbook") == 0)
+        else if (s->type == YNODE_SCALAR && strcmp(s->s, "playbook") == 0)
             b->scope = GP_SCOPE_PLAYBOOK;
-        else if (s->type == PNODE_SCALAR && strcmp(s->s, "action") == 0)
+        else if (s->type == YNODE_SCALAR && strcmp(s->s, "action") == 0)
             b->scope = GP_SCOPE_ACTION;
         else
             return at(l, s, "%sscope: global, playbook or action", ctx);
     }
     if (val[K_OVER] != NULL) {
-        const struct pnode *o = val[K_OVER];
-        if (o->type != PNODE_SCALAR || (strcmp(o->s, "deny") != 0 && strcmp(o->s, "hold") != 0))
+        const struct ynode *o = val[K_OVER];
+        if (o->type != YNODE_SCALAR || (strcmp(o->s, "deny") != 0 && strcmp(o->s, "hold") != 0))
             return at(l, o, "%sover: deny or hold", ctx);
         b->over_hold = strcmp(o->s, "hold") == 0;
     }
@@ -847,14 +660,14 @@ static rp_status parse_budget(struct loader *l, const struct pnode *v, size_t id
     return want_hold(l, ctx, val[K_APPROVER], val[K_TIMEOUT], val[K_ONTIMEOUT], &b->h);
 }
 
-static rp_status parse_blast(struct loader *l, const struct pnode *v)
+static rp_status parse_blast(struct loader *l, const struct ynode *v)
 {
     static const char *const names[3] = {"contain", "modify", "destroy"};
     static const enum action_effect effects[3] = {ACTION_EFFECT_CONTAIN, ACTION_EFFECT_MODIFY,
                                                   ACTION_EFFECT_DESTROY};
-    const struct pnode *k[3], *val[3];
+    const struct ynode *k[3], *val[3];
     rp_status rc;
-    if (v->type != PNODE_MAP || v->n == 0)
+    if (v->type != YNODE_MAP || v->n == 0)
         return at(l, v, "blast_radius: expected a mapping of contain, modify, destroy to counts");
     if ((rc = map_fields(l, v, names, 3, k, val, "blast_radius: ")) != RP_OK)
         return rc;
@@ -870,19 +683,19 @@ static rp_status parse_blast(struct loader *l, const struct pnode *v)
     return RP_OK;
 }
 
-static rp_status parse_approval(struct loader *l, const struct pnode *v, size_t idx,
+static rp_status parse_approval(struct loader *l, const struct ynode *v, size_t idx,
                                 struct gp_approval *a)
 {
     enum { K_EFFECTS, K_ACTIONS, K_APPROVER, K_TIMEOUT, K_ONTIMEOUT, K_N };
     static const char *const names[K_N] = {"effects", "actions", "approver", "timeout",
                                            "on_timeout"};
-    const struct pnode *k[K_N], *val[K_N];
+    const struct ynode *k[K_N], *val[K_N];
     char ctx[64], text[32];
     rp_status rc;
     snprintf(ctx, sizeof(ctx), "approvals[%zu]: ", idx);
     a->line = v->line;
     a->col = v->col;
-    if (v->type != PNODE_MAP)
+    if (v->type != YNODE_MAP)
         return at(l, v, "%sexpected a mapping (effects, actions, approver, timeout, on_timeout)",
                   ctx);
     if ((rc = map_fields(l, v, names, K_N, k, val, ctx)) != RP_OK)
@@ -892,7 +705,7 @@ static rp_status parse_approval(struct loader *l, const struct pnode *v, size_t 
     if (val[K_EFFECTS] && (rc = want_effects(l, val[K_EFFECTS], ctx, &a->effects)) != RP_OK)
         return rc;
     if (val[K_ACTIONS] != NULL) {
-        const struct pnode *x;
+        const struct ynode *x;
         size_t n;
         if ((rc = want_list(l, val[K_ACTIONS], ctx, "actions", RP_GUARD_RULES_MAX, &x, &n)))
             return rc;
@@ -915,13 +728,13 @@ static rp_status parse_approval(struct loader *l, const struct pnode *v, size_t 
     return RP_OK;
 }
 
-static rp_status parse_containment(struct loader *l, const struct pnode *v)
+static rp_status parse_containment(struct loader *l, const struct ynode *v)
 {
     static const char *const names[2] = {"default_duration", "max_duration"};
-    const struct pnode *k[2], *val[2];
+    const struct ynode *k[2], *val[2];
     const char *ctx = "containment: ";
     rp_status rc;
-    if (v->type != PNODE_MAP || v->n == 0)
+    if (v->type != YNODE_MAP || v->n == 0)
         return at(l, v, "containment: expected a mapping (default_duration, max_duration)");
     if ((rc = map_fields(l, v, names, 2, k, val, ctx)) != RP_OK)
         return rc;
@@ -938,13 +751,13 @@ static rp_status parse_containment(struct loader *l, const struct pnode *v)
     return RP_OK;
 }
 
-static rp_status parse_kill(struct loader *l, const struct pnode *v)
+static rp_status parse_kill(struct loader *l, const struct ynode *v)
 {
     static const char *const names[2] = {"approver", "timeout"};
-    const struct pnode *k[2], *val[2];
+    const struct ynode *k[2], *val[2];
     const char *ctx = "kill_switch: ";
     rp_status rc;
-    if (v->type != PNODE_MAP || v->n == 0)
+    if (v->type != YNODE_MAP || v->n == 0)
         return at(l, v, "kill_switch: expected a mapping (approver, timeout)");
     if ((rc = map_fields(l, v, names, 2, k, val, ctx)) != RP_OK)
         return rc;
@@ -958,18 +771,18 @@ static rp_status parse_kill(struct loader *l, const struct pnode *v)
 
 /* A list of rule mappings: allocates *out (n entries, zeroed) and parses each. */
 static rp_status
-parse_rules(struct loader *l, const struct pnode *v, const char *key, size_t size, void **out,
-            size_t *nout, rp_status (*parse)(struct loader *, const struct pnode *, size_t, void *))
+parse_rules(struct loader *l, const struct ynode *v, const char *key, size_t size, void **out,
+            size_t *nout, rp_status (*parse)(struct loader *, const struct ynode *, size_t, void *))
 {
     *out = NULL;
-    if (v->type != PNODE_SEQ || v->n == 0)
+    if (v->type != YNODE_SEQ || v->n == 0)
         return at(l, v, "%s: expected a non-empty list of rules", key);
     if (v->n > RP_GUARD_RULES_MAX)
         return at(l, v, "%s: more than %d rules", key, RP_GUARD_RULES_MAX);
     if ((*out = calloc(v->n, size)) == NULL)
         return nomem(l);
     size_t i = 0;
-    for (const struct pnode *x = v->first; x != NULL; x = x->next, i++) {
+    for (const struct ynode *x = v->first; x != NULL; x = x->next, i++) {
         *nout = i + 1; /* what policy_free must release, even half parsed */
         rp_status rc = parse(l, x, i, (char *)*out + i * size);
         if (rc != RP_OK)
@@ -978,38 +791,38 @@ parse_rules(struct loader *l, const struct pnode *v, const char *key, size_t siz
     return RP_OK;
 }
 
-static rp_status parse_protected_v(struct loader *l, const struct pnode *v, size_t i, void *r)
+static rp_status parse_protected_v(struct loader *l, const struct ynode *v, size_t i, void *r)
 {
     return parse_protected(l, v, i, r);
 }
 
-static rp_status parse_budget_v(struct loader *l, const struct pnode *v, size_t i, void *r)
+static rp_status parse_budget_v(struct loader *l, const struct ynode *v, size_t i, void *r)
 {
     return parse_budget(l, v, i, r);
 }
 
-static rp_status parse_approval_v(struct loader *l, const struct pnode *v, size_t i, void *r)
+static rp_status parse_approval_v(struct loader *l, const struct ynode *v, size_t i, void *r)
 {
     return parse_approval(l, v, i, r);
 }
 
-static rp_status parse_top(struct loader *l, const struct pnode *root)
+static rp_status parse_top(struct loader *l, const struct ynode *root)
 {
     enum { T_MODE, T_PROT, T_BUDGETS, T_BLAST, T_APPROVALS, T_CONTAIN, T_KILL, T_N };
     static const char *const names[T_N] = {"mode",      "protected",   "budgets",    "blast_radius",
                                            "approvals", "containment", "kill_switch"};
-    const struct pnode *k[T_N], *v[T_N];
+    const struct ynode *k[T_N], *v[T_N];
     struct policy *p = l->p;
     rp_status rc;
-    if (root->type != PNODE_MAP)
+    if (root->type != YNODE_MAP)
         return at(l, root,
                   "a policy is a mapping (mode, protected, budgets, blast_radius, approvals, "
                   "containment, kill_switch)");
     if ((rc = map_fields(l, root, names, T_N, k, v, "")) != RP_OK)
         return rc;
     if (v[T_MODE] != NULL) {
-        const struct pnode *m = v[T_MODE];
-        if (m->type != PNODE_SCALAR ||
+        const struct ynode *m = v[T_MODE];
+        if (m->type != YNODE_SCALAR ||
             (strcmp(m->s, "enforce") != 0 && strcmp(m->s, "simulate") != 0))
             return at(l, m, "mode: enforce or simulate");
         p->simulate = strcmp(m->s, "simulate") == 0;
@@ -1084,8 +897,8 @@ rp_status policy_load_string(const char *name, const char *text, size_t len, str
                              struct rp_error *err)
 {
     struct loader l = {.name = name, .err = err};
-    struct arena arena = {NULL};
-    struct pnode *root = NULL;
+    struct ytree *tree = NULL;
+    const struct ynode *root = NULL;
     rp_status st = RP_OK;
     *out = NULL;
     if (len > RP_POLICY_MAX_BYTES)
@@ -1099,7 +912,9 @@ rp_status policy_load_string(const char *name, const char *text, size_t len, str
         l.p->blast[e] = -1;
     snprintf(l.p->kill.approver, sizeof(l.p->kill.approver), "admin");
     l.p->kill.timeout_ms = RP_GUARD_KILL_TIMEOUT_MS;
-    if ((st = tree_read(&l, &arena, text, len, &root)) != RP_OK)
+    static const struct ytree_limits LIMITS = {
+        .what = "policy", .nodes_max = RP_POLICY_NODES_MAX, .depth_max = RP_POLICY_YAML_DEPTH_MAX};
+    if ((st = ytree_read(name, text, len, &LIMITS, &tree, &root, err)) != RP_OK)
         goto done;
     if (root == NULL || is_empty(root)) {
         st = rp_error_set(err, RP_E_INVALID,
@@ -1109,7 +924,7 @@ rp_status policy_load_string(const char *name, const char *text, size_t len, str
     }
     st = parse_top(&l, root);
 done:
-    arena_fini(&arena);
+    ytree_free(tree);
     if (st != RP_OK)
         policy_free(l.p);
     else

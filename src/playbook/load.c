@@ -90,191 +90,6 @@ const struct ynode *pb_step_node(const struct pb_loader *l, const struct pb_step
     return NULL;
 }
 
-/* --- the YAML tree --------------------------------------------------------------
- * Nodes and scalar texts come from an arena of 64 KiB chunks: the tree is
- * built once, read, and dropped whole. */
-
-struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used;
-    size_t cap;
-    max_align_t data[];
-};
-
-struct arena {
-    struct arena_chunk *head;
-};
-
-#define ARENA_CHUNK_BYTES (64u * 1024u)
-
-static void *arena_alloc(struct arena *a, size_t n)
-{
-    const size_t align = sizeof(max_align_t);
-    n = (n + align - 1) / align * align;
-    struct arena_chunk *c = a->head;
-    if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > ARENA_CHUNK_BYTES ? n : ARENA_CHUNK_BYTES;
-        c = malloc(sizeof(*c) + cap);
-        if (c == NULL)
-            return NULL;
-        c->next = a->head;
-        c->used = 0;
-        c->cap = cap;
-        a->head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static void arena_fini(struct arena *a)
-{
-    while (a->head != NULL) {
-        struct arena_chunk *c = a->head;
-        a->head = c->next;
-        free(c);
-    }
-}
-
-const struct ynode *ynode_get(const struct ynode *map, const char *key)
-{
-    if (map == NULL || map->type != YNODE_MAP)
-        return NULL;
-    for (const struct ynode *k = map->first; k != NULL && k->next != NULL; k = k->next->next)
-        if (k->type == YNODE_SCALAR && strcmp(k->s, key) == 0)
-            return k->next;
-    return NULL;
-}
-
-struct tree_reader {
-    struct pb_loader *l;
-    struct arena *arena;
-    struct ynode *stack[RP_PLAYBOOK_YAML_DEPTH_MAX];
-    int depth;
-    size_t nodes;
-    struct ynode *root;
-};
-
-static rp_status tree_add(struct tree_reader *r, const yaml_event_t *ev, const struct ynode *where)
-{
-    const yaml_char_t *anchor, *tag;
-    enum ynode_type type;
-    if (ev->type == YAML_SCALAR_EVENT) {
-        type = YNODE_SCALAR;
-        anchor = ev->data.scalar.anchor;
-        tag = ev->data.scalar.tag;
-    } else if (ev->type == YAML_SEQUENCE_START_EVENT) {
-        type = YNODE_SEQ;
-        anchor = ev->data.sequence_start.anchor;
-        tag = ev->data.sequence_start.tag;
-    } else {
-        type = YNODE_MAP;
-        anchor = ev->data.mapping_start.anchor;
-        tag = ev->data.mapping_start.tag;
-    }
-    if (anchor != NULL)
-        return pb_at(r->l, where, "anchors (&%.64s) are not supported: write the value out",
-                     (const char *)anchor);
-    if (tag != NULL)
-        return pb_at(r->l, where, "tags (%.64s) are not supported", (const char *)tag);
-    if (++r->nodes > RP_PLAYBOOK_NODES_MAX)
-        return pb_at(r->l, where, "more than %d YAML nodes", RP_PLAYBOOK_NODES_MAX);
-    if (type != YNODE_SCALAR && r->depth >= RP_PLAYBOOK_YAML_DEPTH_MAX)
-        return pb_at(r->l, where, "nested more than %d levels deep", RP_PLAYBOOK_YAML_DEPTH_MAX);
-
-    struct ynode *n = arena_alloc(r->arena, sizeof(*n));
-    if (n == NULL)
-        return nomem(r->l);
-    *n = *where;
-    n->type = type;
-    if (type == YNODE_SCALAR) {
-        size_t len = ev->data.scalar.length;
-        if (memchr(ev->data.scalar.value, '\0', len) != NULL)
-            return pb_at(r->l, where, "a NUL character is not allowed in a string");
-        char *s = arena_alloc(r->arena, len + 1);
-        if (s == NULL)
-            return nomem(r->l);
-        memcpy(s, ev->data.scalar.value, len);
-        s[len] = '\0';
-        n->s = s;
-        n->len = len;
-        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-    }
-    if (r->depth == 0) {
-        r->root = n;
-    } else {
-        struct ynode *parent = r->stack[r->depth - 1];
-        if (parent->last != NULL)
-            parent->last->next = n;
-        else
-            parent->first = n;
-        parent->last = n;
-        parent->n++;
-    }
-    if (type != YNODE_SCALAR)
-        r->stack[r->depth++] = n;
-    return RP_OK;
-}
-
-static rp_status tree_read(struct pb_loader *l, struct arena *arena, const char *text, size_t len,
-                           struct ynode **root)
-{
-    struct tree_reader r = {.l = l, .arena = arena};
-    yaml_parser_t p;
-    int docs = 0;
-    bool done = false;
-    rp_status st = RP_OK;
-    *root = NULL;
-    if (!yaml_parser_initialize(&p))
-        return nomem(l);
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    while (st == RP_OK && !done) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&p, &ev)) {
-            if (p.error == YAML_MEMORY_ERROR)
-                st = nomem(l);
-            else
-                st = rp_error_set(l->err, RP_E_INVALID, "%s:%zu:%zu: YAML: %s%s%s%s", l->name,
-                                  p.problem_mark.line + 1, p.problem_mark.column + 1,
-                                  p.problem ? p.problem : "syntax error", p.context ? " (" : "",
-                                  p.context ? p.context : "", p.context ? ")" : "");
-            break;
-        }
-        struct ynode where = {.line = (int)ev.start_mark.line + 1,
-                              .col = (int)ev.start_mark.column + 1};
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1)
-                st = pb_at(l, &where, "only one YAML document per playbook");
-            break;
-        case YAML_ALIAS_EVENT:
-            st = pb_at(l, &where, "aliases (*%.64s) are not supported: write the value out",
-                       (const char *)ev.data.alias.anchor);
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            st = tree_add(&r, &ev, &where);
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            RP_ASSERT(r.depth > 0);
-            r.depth--;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-    }
-    yaml_parser_delete(&p);
-    if (st == RP_OK)
-        *root = r.root;
-    return st;
-}
-
 /* --- scalars ------------------------------------------------------------------ */
 
 /* Skips an optional sign and the digits after it; returns how many digits. */
@@ -1215,8 +1030,8 @@ rp_status playbook_load_string_flags(const char *name, const char *text, size_t 
                                      struct playbook **out, struct rp_error *err)
 {
     struct pb_loader l = {.name = name, .flags = flags, .err = err};
-    struct arena arena = {NULL};
-    struct ynode *root = NULL;
+    struct ytree *tree = NULL;
+    const struct ynode *root = NULL;
     rp_status st = RP_OK;
     *out = NULL;
     if (len > RP_PLAYBOOK_MAX_BYTES)
@@ -1233,7 +1048,10 @@ rp_status playbook_load_string_flags(const char *name, const char *text, size_t 
     l.pb->text_len = len;
     hash_sha256_hex(text, len, l.pb->sha256);
     l.pb->version = 1;
-    if ((st = tree_read(&l, &arena, text, len, &root)) != RP_OK)
+    static const struct ytree_limits LIMITS = {.what = "playbook",
+                                               .nodes_max = RP_PLAYBOOK_NODES_MAX,
+                                               .depth_max = RP_PLAYBOOK_YAML_DEPTH_MAX};
+    if ((st = ytree_read(name, text, len, &LIMITS, &tree, &root, err)) != RP_OK)
         goto done;
     if (root == NULL || (root->type == YNODE_SCALAR && root->plain && root->len == 0)) {
         st = rp_error_set(err, RP_E_INVALID, "%s:1:1: empty playbook", name);
@@ -1244,7 +1062,7 @@ rp_status playbook_load_string_flags(const char *name, const char *text, size_t 
         goto done;
     st = pb_validate(&l);
 done:
-    arena_fini(&arena);
+    ytree_free(tree);
     free(l.src);
     if (st != RP_OK)
         playbook_free(l.pb);

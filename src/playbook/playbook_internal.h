@@ -2,11 +2,10 @@
  * playbook_internal.h: what load.c (YAML to struct playbook) and validate.c
  * (the cross-checks that need the whole playbook) share.
  *
- * The loader reads libyaml's events into a small tree of its own (struct
- * ynode) rather than libyaml's document, so that it can refuse anchors,
- * aliases and tags, bound the depth and the node count while reading, and
- * keep every node's line and column. The tree lives in an arena that goes
- * away when loading ends; the playbook keeps none of it.
+ * The loader reads the YAML into core/ytree.h's tree (every node's line and
+ * column kept; anchors, aliases and tags refused; depth and node count
+ * bounded). The tree goes away when loading ends; the playbook keeps none of
+ * it.
  *
  * One thread: the one loading.
  */
@@ -14,29 +13,11 @@
 #define RP_PLAYBOOK_PLAYBOOK_INTERNAL_H
 
 #include "core/status.h"
+#include "core/ytree.h"
 #include "playbook/playbook.h"
 
 #include <stdbool.h>
 #include <stddef.h>
-
-enum ynode_type { YNODE_SCALAR, YNODE_SEQ, YNODE_MAP };
-
-/* One YAML node. A mapping's children alternate key, value. */
-struct ynode {
-    enum ynode_type type;
-    bool plain; /* a scalar written without quotes or block style */
-    int line;   /* 1-based */
-    int col;
-    const char *s; /* scalar text, NUL-terminated (no NUL inside) */
-    size_t len;
-    size_t n; /* children */
-    struct ynode *first;
-    struct ynode *last;
-    struct ynode *next; /* sibling */
-};
-
-/* The value of key in map; NULL when absent or when map is not a mapping. */
-const struct ynode *ynode_get(const struct ynode *map, const char *key);
 
 /* Which YAML mapping a step was written as, for messages that point inside it. */
 struct pb_src {
