@@ -1401,6 +1401,21 @@ static rp_status source_submit(void *ctx, const char *source, const char *format
     return st;
 }
 
+/* A source's position in its feed, kept in the store so that a restarted
+ * daemon goes on where it stopped instead of fetching again. Loop thread
+ * (the writer's handle, outside any batch). */
+static rp_status source_cursor_load(void *ctx, const char *source, json_t **out)
+{
+    struct server *srv = ctx;
+    return store_source_cursor_get(srv->store, source, out);
+}
+
+static rp_status source_cursor_save(void *ctx, const char *source, json_t *state)
+{
+    struct server *srv = ctx;
+    return store_source_cursor_put(srv->store, source, state, time_now_ms());
+}
+
 /* Binds the syslog addresses of the configuration, if any. */
 static rp_status start_syslog(struct server *srv, struct rp_error *err)
 {
@@ -1547,7 +1562,10 @@ rp_status server_new(const struct server_opts *o, struct server **out, struct rp
     if (st != RP_OK)
         goto fail;
     if (o->connectors != NULL) {
-        struct source_sink sink = {.submit = source_submit, .ctx = srv};
+        struct source_sink sink = {.submit = source_submit,
+                                   .cursor_load = source_cursor_load,
+                                   .cursor_save = source_cursor_save,
+                                   .ctx = srv};
         st = connectors_start_sources(o->connectors, &srv->loop, &sink, err);
         if (st != RP_OK)
             goto fail;

@@ -51,6 +51,12 @@ struct uv_loop_s;
 struct source_sink {
     rp_status (*submit)(void *ctx, const char *source, const char *format, const char *data,
                         size_t len);
+    /* Where a source keeps its position across restarts (both may be NULL:
+     * the position then lives in memory only). load gives the saved JSON
+     * (a new reference) or NULL when none; save is called after a submit
+     * succeeded, so a position never runs ahead of what was stored. */
+    rp_status (*cursor_load)(void *ctx, const char *source, json_t **out);
+    rp_status (*cursor_save)(void *ctx, const char *source, json_t *state);
     void *ctx;
 };
 

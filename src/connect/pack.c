@@ -1287,6 +1287,7 @@ struct pack_source {
     struct work *w;
     json_t *cursor;
     json_t *seen; /* ids of the items at the cursor value */
+    bool loaded;  /* the saved position was looked up */
     char origin[2 * RP_PACK_NAME_MAX + 2];
 };
 
@@ -1343,6 +1344,9 @@ static void source_work_done(void *ud, rp_status st, json_t *value, json_t *step
     json_t *fresh = json_array();
     json_t *best = s->cursor != NULL ? json_incref(s->cursor) : NULL;
     json_t *best_ids = json_array();
+    /* the ids seen when nothing orders the feed: a copy, kept only once the
+     * new items are stored */
+    json_t *seen = json_copy(s->seen);
     size_t i;
     json_t *it;
     json_array_foreach(items, i, it)
@@ -1369,31 +1373,16 @@ static void source_work_done(void *ud, rp_status st, json_t *value, json_t *step
         if (field == NULL && idp != NULL) {
             /* no order to follow: remember the ids seen (a bounded window) */
             json_t *id = http_path_get(it, idp);
-            if (id != NULL && seen_has(s->seen, id))
+            if (id != NULL && seen_has(seen, id))
                 continue;
             if (id != NULL) {
-                if (json_array_size(s->seen) >= RP_HTTPC_ITEMS_MAX)
-                    json_array_remove(s->seen, 0);
-                json_array_append(s->seen, id);
+                if (json_array_size(seen) >= RP_HTTPC_ITEMS_MAX)
+                    json_array_remove(seen, 0);
+                json_array_append(seen, id);
             }
         }
         json_array_append(fresh, it);
     }
-    if (field != NULL && best != NULL) {
-        if (s->cursor != NULL && cmp_values(best, s->cursor) == 0) {
-            json_array_extend(s->seen, best_ids); /* same boundary: remember more ids */
-        } else {
-            json_decref(s->seen);
-            s->seen = json_incref(best_ids);
-        }
-        json_decref(s->cursor);
-        s->cursor = json_incref(best);
-    } else if (lua_cursor != NULL && !json_is_null(lua_cursor)) {
-        json_decref(s->cursor);
-        s->cursor = json_deep_copy(lua_cursor);
-    }
-    json_decref(best);
-    json_decref(best_ids);
     size_t n = json_array_size(fresh);
     rp_status sst = RP_OK;
     if (n > 0) {
@@ -1403,6 +1392,38 @@ static void source_work_done(void *ud, rp_status st, json_t *value, json_t *step
                            : RP_E_NOMEM;
         free(text);
     }
+    /* The position moves only once what it passes over is stored: a failed
+     * submit leaves it where it was, so the next poll fetches those again. */
+    if (sst == RP_OK) {
+        if (field != NULL && best != NULL) {
+            if (s->cursor != NULL && cmp_values(best, s->cursor) == 0) {
+                json_array_extend(seen, best_ids); /* same boundary: remember more ids */
+            } else {
+                json_decref(seen);
+                seen = json_incref(best_ids);
+            }
+            json_decref(s->cursor);
+            s->cursor = json_incref(best);
+        } else if (lua_cursor != NULL && !json_is_null(lua_cursor)) {
+            json_decref(s->cursor);
+            s->cursor = json_deep_copy(lua_cursor);
+        }
+        json_decref(s->seen);
+        s->seen = seen;
+        seen = NULL;
+        if (s->sink.cursor_save != NULL && (n > 0 || s->cursor != NULL)) {
+            json_t *state = json_pack("{s:O?,s:O}", "cursor", s->cursor, "seen", s->seen);
+            if (state == NULL || s->sink.cursor_save(s->sink.ctx, s->origin, state) != RP_OK)
+                log_warn("source.position",
+                         "source=%s error=\"cannot save the position: it "
+                         "is kept in memory\"",
+                         s->origin);
+            json_decref(state);
+        }
+    }
+    json_decref(seen);
+    json_decref(best);
+    json_decref(best_ids);
     log_info("source.poll", "source=%s ok=%s fetched=%zu new=%zu", s->origin,
              sst == RP_OK ? "yes" : "no", json_array_size(items), n);
     json_decref(fresh);
@@ -1416,6 +1437,26 @@ static void source_fire(uv_timer_t *t)
     struct pack_inst *p = s->p;
     if (s->w != NULL)
         return; /* the previous poll is still running */
+    if (!s->loaded) {
+        /* where the source stopped before a restart, if the sink keeps it */
+        s->loaded = true;
+        json_t *state = NULL;
+        if (s->sink.cursor_load != NULL &&
+            s->sink.cursor_load(s->sink.ctx, s->origin, &state) == RP_OK && state != NULL) {
+            json_t *c = json_object_get(state, "cursor");
+            json_t *seen = json_object_get(state, "seen");
+            if (c != NULL && !json_is_null(c)) {
+                json_decref(s->cursor);
+                s->cursor = json_incref(c);
+            }
+            if (json_is_array(seen)) {
+                json_decref(s->seen);
+                s->seen = json_incref(seen);
+            }
+            log_info("source.resume", "source=%s", s->origin);
+        }
+        json_decref(state);
+    }
     if (s->cursor == NULL) {
         json_t *init = json_object_get(json_object_get(s->spec, "cursor"), "initial");
         if (init != NULL) {

@@ -276,6 +276,13 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX runs_case ON runs (case_id) WHERE case_id IS NOT NULL;"
     "CREATE INDEX runs_alert ON runs (alert_id) WHERE alert_id IS NOT NULL;"
     "CREATE INDEX cases_created ON cases (created_ms);",
+
+    /* 7: where each connector source is in its feed, across restarts */
+    "CREATE TABLE source_cursors ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  updated_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 #define SQ_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -356,6 +363,8 @@ enum stmt_id {
     ST_CONTAINMENT_LIST,
     ST_BLOCKLIST_ADD,
     ST_BLOCKLIST_LIST,
+    ST_CURSOR_GET,
+    ST_CURSOR_PUT,
     ST_POSTMORTEM_ADD,
     ST_POSTMORTEM_LIST,
     ST_KPI_CASES,
@@ -504,6 +513,9 @@ static const char *const SQL[ST_COUNT] = {
                          "ELSE max(expires_ms, ?5) END",
     [ST_BLOCKLIST_LIST] = "SELECT value FROM blocklists WHERE name = ?1 "
                           "AND (expires_ms IS NULL OR expires_ms > ?2) ORDER BY value LIMIT ?3",
+    [ST_CURSOR_GET] = "SELECT state FROM source_cursors WHERE name = ?1",
+    [ST_CURSOR_PUT] = "INSERT INTO source_cursors (name, state, updated_ms) VALUES (?1, ?2, ?3) "
+                      "ON CONFLICT (name) DO UPDATE SET state = ?2, updated_ms = ?3",
     [ST_CONTAINMENT_LIST] = "SELECT id, run_id, action, release_action, params AS params_json, "
                             "until_ms, status, created_ms, updated_ms FROM containments "
                             "WHERE ?1 IS NULL ORDER BY created_ms DESC LIMIT 1000",
@@ -2641,6 +2653,48 @@ static rp_status sq_kpi_rows_json(struct store *base, enum store_kpi_query q, in
     return RP_OK;
 }
 
+static rp_status sq_source_cursor_get(struct store *base, const char *name, json_t **out)
+{
+    struct sqlite_store *s = sq(base);
+    *out = NULL;
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CURSOR_GET, &st);
+    if (ret != RP_OK)
+        return ret;
+    struct binder b = {st, SQLITE_OK};
+    bind_text(&b, 1, name);
+    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+    if (rc == SQLITE_ROW) {
+        *out = json_loadb(col_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
+        if (*out == NULL)
+            ret = set_err(s, RP_E_STORE, "the saved position of source %s is not JSON", name);
+    } else if (rc != SQLITE_DONE) {
+        ret = db_err(s, rc, "reading a source position");
+    }
+    stmt_done(st);
+    return ret;
+}
+
+static rp_status sq_source_cursor_put(struct store *base, const char *name, json_t *state,
+                                      int64_t now_ms)
+{
+    struct sqlite_store *s = sq(base);
+    char *text = json_text(state);
+    if (text == NULL)
+        return set_err(s, RP_E_NOMEM, "source position: out of memory");
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, ST_CURSOR_PUT, &st);
+    if (ret == RP_OK) {
+        struct binder b = {st, SQLITE_OK};
+        bind_text(&b, 1, name);
+        bind_text(&b, 2, text);
+        bind_int(&b, 3, now_ms);
+        ret = step_done(s, st, b.rc, "saving a source position");
+    }
+    free(text);
+    return ret;
+}
+
 static const char *sq_errmsg(struct store *base)
 {
     return sq(base)->errmsg;
@@ -2703,6 +2757,8 @@ static const struct store_backend SQLITE_BACKEND = {
     .containment_list_json = sq_containment_list_json,
     .blocklist_add = sq_blocklist_add,
     .blocklist_each = sq_blocklist_each,
+    .source_cursor_get = sq_source_cursor_get,
+    .source_cursor_put = sq_source_cursor_put,
     .postmortem_add = sq_postmortem_add,
     .postmortem_list_json = sq_postmortem_list_json,
     .kpi_cases = sq_kpi_cases,

@@ -405,6 +405,18 @@ rp_status store_containment_list_json(struct store *s, json_t **out)
     return s->ops->containment_list_json(s, out);
 }
 
+rp_status store_source_cursor_get(struct store *s, const char *name, json_t **out)
+{
+    RP_ASSERT(s != NULL && name != NULL && out != NULL);
+    return s->ops->source_cursor_get(s, name, out);
+}
+
+rp_status store_source_cursor_put(struct store *s, const char *name, json_t *state, int64_t now_ms)
+{
+    RP_ASSERT(s != NULL && name != NULL && state != NULL);
+    return s->ops->source_cursor_put(s, name, state, now_ms);
+}
+
 rp_status store_blocklist_add(struct store *s, const char *name, const char *type,
                               const char *value, int64_t expires_ms, const char *source,
                               int64_t now_ms)

@@ -322,6 +322,14 @@ rp_status store_containment_set(struct store *s, const char *id, const char *sta
                                 int64_t until_ms, int64_t ts_ms) RP_MUST_CHECK;
 rp_status store_containment_list_json(struct store *s, json_t **out) RP_MUST_CHECK;
 
+/* --- source positions ------------------------------------------------------------------------ */
+
+/* Where a connector source is in its feed (a JSON value it wrote): NULL in
+ * *out when nothing is saved. Commits by itself outside a batch. */
+rp_status store_source_cursor_get(struct store *s, const char *name, json_t **out) RP_MUST_CHECK;
+rp_status store_source_cursor_put(struct store *s, const char *name, json_t *state,
+                                  int64_t now_ms) RP_MUST_CHECK;
+
 /* --- blocklists ------------------------------------------------------------------------------ */
 
 /* Adds value (of type ip, domain, url, md5, sha1, sha256, email) to the named

@@ -107,6 +107,9 @@ struct store_backend {
     rp_status (*blocklist_add)(struct store *s, const char *name, const char *type,
                                const char *value, int64_t expires_ms, const char *source,
                                int64_t now_ms);
+    rp_status (*source_cursor_get)(struct store *s, const char *name, json_t **out);
+    rp_status (*source_cursor_put)(struct store *s, const char *name, json_t *state,
+                                   int64_t now_ms);
     rp_status (*blocklist_each)(struct store *s, const char *name, int64_t now_ms, size_t limit,
                                 void (*fn)(void *ctx, const char *value), void *ctx);
 

@@ -472,6 +472,15 @@ def sources_poll_into_cases_through_serve(t):
     check(st is not None, "lab state")
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=30)
+    # a restarted daemon goes on from the saved positions: nothing again
+    eq(sorted(n for (n,) in t.sql("SELECT name FROM source_cursors")),
+       ["cs.detections", "mde.alerts"], "each source's position is saved")
+    p = t.spawn("serve", "--listen", f"127.0.0.1:{port}", "--db", t.db, "--config", cfg)
+    tap.wait_until(lambda: "source.resume" in t.proc_stderr(p) and
+                   t.proc_stderr(p).count("source.poll") >= 4, 30, "polls after the restart")
+    eq(by_source(), first, "nothing fetched again after the restart")
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
 
 
 tap.main()
