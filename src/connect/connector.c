@@ -192,6 +192,32 @@ rp_status connector_string(const char *instance, json_t *conf, const char *key, 
     return *out != NULL ? RP_OK : rp_error_set(err, RP_E_NOMEM, "out of memory");
 }
 
+rp_status connector_keys_check(const char *instance, json_t *conf, const char *const *keys,
+                               struct rp_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(conf, key, v)
+    {
+        size_t i = 0;
+        while (keys[i] != NULL && strcmp(keys[i], key) != 0)
+            i++;
+        if (keys[i] != NULL)
+            continue;
+        char known[512] = "";
+        size_t n = 0;
+        for (i = 0; keys[i] != NULL && n < sizeof known; i++) {
+            int w = snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "", keys[i]);
+            if (w < 0)
+                break;
+            n += (size_t)w;
+        }
+        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: unknown key (known: %s)",
+                            instance, key, known);
+    }
+    return RP_OK;
+}
+
 void connector_secret_free(char *s)
 {
     if (s == NULL)

@@ -119,6 +119,12 @@ rp_status connector_string(const char *instance, json_t *conf, const char *key, 
                            const struct connector_env *env, char **out,
                            struct rp_error *err) RP_MUST_CHECK;
 
+/* RP_E_INVALID "connectors.INSTANCE.KEY: unknown key (known: a, b, ...)" for
+ * the first key of conf not in keys (NULL-terminated): a typo in a
+ * configuration must not fall back to a default silently. */
+rp_status connector_keys_check(const char *instance, json_t *conf, const char *const *keys,
+                               struct rp_error *err) RP_MUST_CHECK;
+
 /* Overwrites then frees a string that may hold a secret. Accepts NULL. */
 void connector_secret_free(char *s);
 

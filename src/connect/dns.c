@@ -418,15 +418,10 @@ static rp_status dns_create(const char *instance, json_t *conf, const struct con
 {
     (void)env;
     *out = NULL;
-    const char *key;
-    json_t *v;
-    json_object_foreach(conf, key, v)
-    {
-        if (strcmp(key, "type") != 0 && strcmp(key, "timeout") != 0)
-            return rp_error_set(err, RP_E_INVALID,
-                                "connectors.%s.%s: unknown key (known: type, timeout)", instance,
-                                key);
-    }
+    static const char *const KEYS[] = {"type", "timeout", NULL};
+    rp_status kst = connector_keys_check(instance, conf, KEYS, err);
+    if (kst != RP_OK)
+        return kst;
     struct dns *d = calloc(1, sizeof *d);
     if (d == NULL)
         return rp_error_set(err, RP_E_NOMEM, "out of memory");

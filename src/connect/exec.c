@@ -772,20 +772,8 @@ static rp_status execc_create(const char *instance, json_t *conf, const struct c
         execc_destroy(in);
         return rp_error_set(err, RP_E_NOMEM, "out of memory");
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach(conf, key, v)
-    {
-        size_t i = 0;
-        while (KNOWN_KEYS[i] != NULL && strcmp(KNOWN_KEYS[i], key) != 0)
-            i++;
-        if (KNOWN_KEYS[i] == NULL) {
-            st = rp_error_set(err, RP_E_INVALID,
-                              "connectors.%s.%s: unknown key (see docs/connectors.md, exec)",
-                              instance, key);
-            goto fail;
-        }
-    }
+    if ((st = connector_keys_check(instance, conf, KNOWN_KEYS, err)) != RP_OK)
+        goto fail;
     /* program */
     const char *program = json_string_value(json_object_get(conf, "program"));
     struct stat sb;

@@ -301,15 +301,10 @@ static rp_status geoip_create(const char *instance, json_t *conf, const struct c
 {
     (void)env;
     *out = NULL;
-    const char *key;
-    json_t *v;
-    json_object_foreach(conf, key, v)
-    {
-        if (strcmp(key, "type") != 0 && strcmp(key, "database") != 0 && strcmp(key, "maxmind") != 0)
-            return rp_error_set(err, RP_E_INVALID,
-                                "connectors.%s.%s: unknown key (known: type, database, maxmind)",
-                                instance, key);
-    }
+    static const char *const KEYS[] = {"type", "database", "maxmind", NULL};
+    rp_status kst = connector_keys_check(instance, conf, KEYS, err);
+    if (kst != RP_OK)
+        return kst;
     const char *dbpath = NULL, *mmpath = NULL;
     if (!conf_path(instance, conf, "database", &dbpath, err) ||
         !conf_path(instance, conf, "maxmind", &mmpath, err))

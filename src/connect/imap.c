@@ -1185,7 +1185,8 @@ static const char *const CONF_KEYS[] = {"type",
                                         "ca_file",
                                         "timeout",
                                         "connect_timeout",
-                                        "sources"};
+                                        "sources",
+                                        NULL};
 
 static rp_status sources_load(struct imap_inst *in, json_t *conf, struct rp_error *err)
 {
@@ -1251,21 +1252,9 @@ static rp_status imap_create(const char *instance, json_t *conf, const struct co
                              void **out, struct rp_error *err)
 {
     *out = NULL;
-    const char *k;
-    json_t *v;
-    json_object_foreach(conf, k, v)
-    {
-        bool known = false;
-        for (size_t i = 0; i < sizeof CONF_KEYS / sizeof CONF_KEYS[0]; i++)
-            known |= strcmp(k, CONF_KEYS[i]) == 0;
-        if (!known)
-            return rp_error_set(err, RP_E_INVALID,
-                                "connectors.%s.%s: unknown key (known: url, user, password, "
-                                "master_user, master_password, master_separator, users, "
-                                "mailboxes, quarantine, starttls, tls_verify, ca_file, timeout, "
-                                "connect_timeout, sources)",
-                                instance, k);
-    }
+    rp_status kst = connector_keys_check(instance, conf, CONF_KEYS, err);
+    if (kst != RP_OK)
+        return kst;
     struct imap_inst *in = calloc(1, sizeof *in);
     if (in == NULL)
         return rp_error_set(err, RP_E_NOMEM, "out of memory");

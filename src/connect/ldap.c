@@ -965,20 +965,8 @@ static rp_status ldapc_create(const char *instance, json_t *conf, const struct c
         ldapc_destroy(in);
         return rp_error_set(err, RP_E_NOMEM, "out of memory");
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach(conf, key, v)
-    {
-        size_t i = 0;
-        while (KNOWN_KEYS[i] != NULL && strcmp(KNOWN_KEYS[i], key) != 0)
-            i++;
-        if (KNOWN_KEYS[i] == NULL) {
-            st = rp_error_set(err, RP_E_INVALID,
-                              "connectors.%s.%s: unknown key (see docs/connectors.md, ldap)",
-                              instance, key);
-            goto fail;
-        }
-    }
+    if ((st = connector_keys_check(instance, conf, KNOWN_KEYS, err)) != RP_OK)
+        goto fail;
     char *flavor = NULL;
     if ((st = connector_string(instance, conf, "url", true, env, &in->url, err)) != RP_OK ||
         (st = connector_string(instance, conf, "base_dn", true, env, &in->base_dn, err)) != RP_OK ||

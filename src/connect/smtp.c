@@ -761,7 +761,8 @@ static void smtp_destroy(void *p)
 
 static const char *const CONF_KEYS[] = {
     "type",     "url",     "from",       "user",    "password",
-    "starttls", "ca_file", "tls_verify", "timeout", "connect_timeout"};
+    "starttls", "ca_file", "tls_verify", "timeout", "connect_timeout",
+    NULL};
 
 /* A duration key in whole milliseconds, def_s when absent; at most an hour. */
 static rp_status conf_duration(const char *instance, json_t *conf, const char *key, long def_s,
@@ -802,19 +803,9 @@ static rp_status smtp_create(const char *instance, json_t *conf, const struct co
                              void **out, struct rp_error *err)
 {
     *out = NULL;
-    const char *k;
-    json_t *v;
-    json_object_foreach(conf, k, v)
-    {
-        bool known = false;
-        for (size_t i = 0; i < sizeof CONF_KEYS / sizeof CONF_KEYS[0]; i++)
-            known |= strcmp(k, CONF_KEYS[i]) == 0;
-        if (!known)
-            return rp_error_set(err, RP_E_INVALID,
-                                "connectors.%s.%s: unknown key (known: url, from, user, password, "
-                                "starttls, tls_verify, ca_file, timeout, connect_timeout)",
-                                instance, k);
-    }
+    rp_status kst = connector_keys_check(instance, conf, CONF_KEYS, err);
+    if (kst != RP_OK)
+        return kst;
     struct smtp_inst *in = calloc(1, sizeof *in);
     if (in == NULL)
         return rp_error_set(err, RP_E_NOMEM, "out of memory");
