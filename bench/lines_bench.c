@@ -30,6 +30,7 @@
  * Prints a table (or one JSON object per set with --json). Exit 1 when a
  * parser rejects a generated line (a bug) or a FILE cannot be read.
  */
+#include "core/jsonmem.h"
 #include "core/time.h"
 #include "ingest/cef.h"
 #include "ingest/syslog.h"
@@ -331,6 +332,8 @@ int main(int argc, char **argv)
      * BENCH_FASTBINS is set to compare */
     if (getenv("BENCH_FASTBINS") == NULL)
         mallopt(M_MXFAST, 0);
+    /* and jansson's node cache (src/core/jsonmem.h), unless RIPOSTE_JSONMEM=0 */
+    jsonmem_install();
     /* RFC 3164 and CEF times carry no zone: read them as UTC, as the tests do */
     setenv("TZ", "UTC", 1);
     tzset();

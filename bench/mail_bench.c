@@ -16,11 +16,13 @@
  * are counted and timed like the rest. Main thread only; exits 1 when nothing
  * could be read, 2 on a usage error.
  */
+#include "core/jsonmem.h"
 #include "ingest/mail.h"
 #include "intel/extract.h"
 
 #include <dirent.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_mail: --passes must be at least 1\n");
         return 2;
     }
+    /* the allocator as the binary sets it (src/cli/main.c): no fastbins, unless
+     * BENCH_FASTBINS is set to compare, and jansson's node cache
+     * (src/core/jsonmem.h) unless RIPOSTE_JSONMEM=0 */
+    if (getenv("BENCH_FASTBINS") == NULL)
+        mallopt(M_MXFAST, 0);
+    jsonmem_install();
     char def[4096];
     if (dir == NULL) {
         /* from the repository: ../shared/corpus/email; from a build directory

@@ -68,6 +68,18 @@
 /* Cases returned by one list call. */
 #define RP_CASE_LIST_MAX 10000
 
+/* --- JSON node cache (core/jsonmem.c) --- */
+
+/* Largest block the per-thread cache keeps: jansson's nodes, object key pairs
+ * and most field strings of an alert are under 256 bytes; longer strings are
+ * rarer and cost little next to the work of reading them. */
+#define RP_JSONMEM_MAX_BLOCK 256u
+
+/* Bytes a thread keeps cached per size class (16 classes of 16 bytes): 64 KiB
+ * holds the nodes of a few dozen freed alerts, so steady ingest never reaches
+ * malloc, and bounds the cache at 1 MiB a thread whatever a burst freed. */
+#define RP_JSONMEM_CLASS_BYTES (64u * 1024u)
+
 /* --- store -------------------------------------------------------------------- */
 
 /* Records committed in one transaction. One fsync per group is what makes
