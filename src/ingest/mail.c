@@ -2725,10 +2725,81 @@ static size_t mail_start(const char *d, size_t n)
     return i;
 }
 
+/* Outer header fields read beyond KEPT_HEADERS and MAIL_FIELDS: what GMime's
+ * message getters, the MIME structure and email_headers() look at. */
+static const char *const OUTER_FIELDS[] = {
+    "bcc", "message-id", "mime-version", "arc-authentication-results", NULL,
+};
+
+/* Whether the alert reads the outer header field named by n bytes at name. */
+static bool outer_field_used(const char *name, size_t n)
+{
+    if (n > 8 && strncasecmp(name, "content-", 8) == 0)
+        return true;
+    int f = tolower((unsigned char)name[0]);
+    const char *const *lists[] = {KEPT_HEADERS, MAIL_FIELDS, OUTER_FIELDS};
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+        for (const char *const *k = lists[l]; *k != NULL; k++)
+            if (tolower((unsigned char)(*k)[0]) == f && name_is(name, n, *k))
+                return true;
+    return false;
+}
+
+/* The mail at p (n bytes) with only the outer header fields the alert reads,
+ * in out: GMime makes an object of every field, and an Exchange Online mail
+ * carries 60-150 of them, most of which nothing reads (X-MS-Exchange-*,
+ * ARC seals, anti-spam reports): a quarter of the parse went to them
+ * (bench/RESULTS-mail.md). The fields kept are the original lines, in order,
+ * with their folds; the body is copied unchanged. Counts every field against
+ * RP_MAIL_HEADERS_MAX. Returns RP_OK with out empty when the block holds a
+ * line that is neither a field nor a fold: GMime then reads the mail as it
+ * is, so a malformed block is read exactly as before. */
+static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct buf *out)
+{
+    size_t i = 0, fields = 0, kept = 0;
+    bool keep = false;
+    rp_status st = RP_OK;
+    while (i < n && st == RP_OK) {
+        const char *nl = memchr(p + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - p) + 1 : n;
+        if (p[i] == '\n' || (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n'))
+            break; /* the empty line: the body follows */
+        if (p[i] == ' ' || p[i] == '\t') {
+            if (fields == 0) {
+                buf_reset(out);
+                return RP_OK;
+            }
+        } else {
+            size_t fl = field_name(p + i, e - i);
+            if (fl == 0) {
+                buf_reset(out);
+                return RP_OK;
+            }
+            if (++fields > RP_MAIL_HEADERS_MAX)
+                return rp_error_set(c->err, RP_E_INVALID,
+                                    "a header block has more than %d fields, over the %d limit",
+                                    RP_MAIL_HEADERS_MAX, RP_MAIL_HEADERS_MAX);
+            keep = outer_field_used(p + i, fl);
+            kept += keep;
+        }
+        if (keep)
+            st = buf_append(out, p + i, e - i);
+        i = e;
+    }
+    if (st == RP_OK && kept == 0) {
+        buf_reset(out); /* nothing the alert reads: let build() say why */
+        return RP_OK;
+    }
+    if (st == RP_OK)
+        st = buf_append(out, p + i, n - i);
+    return st;
+}
+
 struct alert_build {
     struct mctx c;
     GMimeMessage *outer;
-    GByteArray *borrowed; /* the caller's bytes under the outer message's stream */
+    GByteArray *borrowed; /* the bytes under the outer message's stream */
+    struct buf filtered;  /* the mail with only the outer fields read (outer_filtered()) */
     struct attached att;
     json_t *email, *received, *extra, *truncated, *reasons;
 };
@@ -3007,8 +3078,15 @@ rp_status mail_parse_alert(const char *data, size_t len, json_t **alert, struct 
     if (!c->urls || !c->url_set || !c->links || !c->link_set || !c->attachments || !c->memo ||
         !b.email || !b.received || !b.extra || !b.truncated || !b.reasons)
         st = RP_E_NOMEM;
+    buf_init(&b.filtered, RP_MAIL_MAX_BYTES);
+    if (st == RP_OK)
+        st = buf_reserve(&b.filtered, len - start);
+    if (st == RP_OK)
+        st = outer_filtered(c, data + start, len - start, &b.filtered);
     if (st == RP_OK) {
-        b.outer = parse_bytes(data + start, len - start, &b.borrowed);
+        bool f = b.filtered.len > 0;
+        b.outer = parse_bytes(f ? b.filtered.data : data + start, f ? b.filtered.len : len - start,
+                              &b.borrowed);
         if (b.outer == NULL)
             st = rp_error_set(err, RP_E_INVALID, "byte %zu: GMime read no message", start);
     }
@@ -3023,6 +3101,7 @@ rp_status mail_parse_alert(const char *data, size_t len, json_t **alert, struct 
         g_object_unref(b.outer);
     if (b.borrowed != NULL) /* after every object parsed from it */
         (void)g_byte_array_free(b.borrowed, FALSE);
+    buf_fini(&b.filtered); /* after the array that borrowed it */
     json_decref(c->urls);
     json_decref(c->url_set);
     json_decref(c->links);

@@ -214,6 +214,60 @@ static void t_too_many_headers(void **state)
     buf_fini(&b);
 }
 
+/* The outer fields nothing reads are dropped before GMime (outer_filtered()):
+ * what is read must come through whatever surrounds it, folds included. */
+static void t_outer_fields(void **state)
+{
+    (void)state;
+    static const char mail[] =
+        "X-MS-Exchange-Organization-Network-Message-Id: 1234\r\n"
+        "ARC-Seal: i=1; a=rsa-sha256; s=arcselector; d=example.com;\r\n"
+        "\tb=AAAA BBBB\r\n"
+        "Received: from relay.example.net (relay.example.net [203.0.113.9])\r\n"
+        " by mx.corp.example; Tue, 2 Jan 2024 10:00:02 +0000\r\n"
+        "X-Forefront-Antispam-Report: CIP:203.0.113.9;SFV:SPM\r\n"
+        "X-MS-Exchange-CrossTenant-Id: 5678\r\n"
+        "Subject: =?UTF-8?Q?Factur=C3=A9?=\r\n"
+        " pending\r\n"
+        "X-Unread-Noise: x\r\n"
+        "From: Billing <billing@vendor.example>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "\r\n"
+        "Pay =C3=A0 once.\r\n";
+    json_t *a = parse(mail);
+    assert_string_equal(str(a, "email.subject"), "Factur\xC3\xA9 pending");
+    assert_non_null(strstr(str(a, "email.from"), "billing@vendor.example"));
+    assert_int_equal(json_array_size(at(a, "email.received")), 1);
+    assert_non_null(strstr(str(a, "email.received.0"), "by mx.corp.example"));
+    assert_string_equal(str(a, "email.headers.X-Forefront-Antispam-Report"),
+                        "CIP:203.0.113.9;SFV:SPM");
+    assert_null(at(a, "email.headers.X-Unread-Noise"));
+    assert_string_equal(str(a, "email.body_text"), "Pay \xC3\xA0 once.\r\n");
+    /* raw describes the mail as it came, every field counted */
+    assert_int_equal(json_integer_value(at(a, "raw.bytes")), sizeof(mail) - 1);
+    json_decref(a);
+
+    /* a line that is neither a field nor a fold: the block is read as it is */
+    a = parse("From: a@example.com\nSubject: odd block\nthis line has no colon\n\nbody\n");
+    assert_non_null(strstr(str(a, "email.from"), "a@example.com"));
+    json_decref(a);
+
+    /* only fields nothing reads: still not a mail */
+    rejected_n("X-Foo: 1\nX-Bar: 2\n\nbody\n", 25, "not a mail");
+
+    /* the limit counts every field, read or not: exactly the limit is read */
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    for (int i = 1; i < RP_MAIL_HEADERS_MAX; i++)
+        assert_int_equal(buf_printf(&b, "X-H%d: v\n", i), RP_OK);
+    assert_int_equal(buf_puts(&b, "From: a@example.com\n\nbody\n"), RP_OK);
+    a = parse_n(b.data, b.len);
+    assert_non_null(strstr(str(a, "email.from"), "a@example.com"));
+    json_decref(a);
+    buf_fini(&b);
+}
+
 static void t_too_deep(void **state)
 {
     (void)state;
@@ -1338,6 +1392,7 @@ int main(void)
         cmocka_unit_test(t_dsn_not_report), cmocka_unit_test(t_broken),
         cmocka_unit_test(t_mbox),           cmocka_unit_test(t_hostile),
         cmocka_unit_test(t_threads),        cmocka_unit_test(t_inline_forward),
+        cmocka_unit_test(t_outer_fields),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }
