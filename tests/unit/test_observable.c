@@ -126,6 +126,29 @@ static void t_refang(void **state)
     assert_string_equal(out.data, "x@y.z");
     assert_int_equal(observable_refang("", 0, &out), RP_OK);
     assert_string_equal(out.data, "");
+    /* table: input, refanged; nested defangs resolve, lone brackets, single x
+     * and the letters defangs end with pass through */
+    static const char *const cases[][2] = {
+        {"https://box.example/x?ax=1&s=p", "https://box.example/x?ax=1&s=p"},
+        {"hxxps://a[[.]]b", "https://a.b"},
+        {"hXxPs[://]evil{.}example[/]p", "https://evil.example/p"},
+        {"a(dot)b(@)c(.)d", "a.b@c.d"},
+        {"f(x) [note] {y} xs px", "f(x) [note] {y} xs px"},
+        {"hxxhxxp://q", "hxxhttp://q"},
+        {"user[@]mail[dot]example", "user@mail.example"},
+        {"[", "["},
+        {"hxx", "hxx"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(observable_refang(cases[i][0], strlen(cases[i][0]), &out), RP_OK);
+        assert_string_equal(out.data, cases[i][1]);
+        /* idempotent */
+        struct buf again;
+        buf_init(&again, 1024);
+        assert_int_equal(observable_refang(out.data, out.len, &again), RP_OK);
+        assert_string_equal(again.data, cases[i][1]);
+        buf_fini(&again);
+    }
     buf_fini(&out);
 }
 
