@@ -1235,13 +1235,24 @@ rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
     buf_init(&s.seen.arena, RP_IOC_BYTES_MAX);
     buf_init(&s.done.arena, RP_IOC_BYTES_MAX);
 
+    const unsigned char *t = s.t;
     for (size_t i = 0; i < s.n && !s.stop; i++) {
-        unsigned char c = s.t[i];
-        uint16_t cc = CC[c];
-        if (!(cc & (C_LOCAL)) && c != ':')
-            continue; /* nothing starts at a space, punctuation or non-ASCII byte */
-        uint16_t pc = i > 0 ? CC[s.t[i - 1]] : 0;
-        unsigned char p = i > 0 ? s.t[i - 1] : 0;
+        /* Most bytes start nothing: spaces, punctuation and non-ASCII bytes,
+         * and the inside of a word where no number or hex run begins. They
+         * are passed over in a tight loop carrying the previous byte's class. */
+        uint16_t pc = i > 0 ? CC[t[i - 1]] : 0;
+        uint16_t cc = CC[t[i]];
+        while ((!(cc & C_LOCAL) && t[i] != ':') ||
+               ((cc & pc & C_WORD) && !(cc & ~pc & (C_DIGIT | C_HEX)))) {
+            if (++i == s.n)
+                break;
+            pc = cc;
+            cc = CC[t[i]];
+        }
+        if (i == s.n)
+            break;
+        unsigned char c = t[i];
+        unsigned char p = i > 0 ? t[i - 1] : 0;
         if ((cc & pc & C_WORD) != 0) {
             /* inside a word only a number (IPv4) or a hex run (a hash) starts */
             if ((cc & C_DIGIT) && !(pc & C_DIGIT) && ipv4_may_start(&s, i))
