@@ -534,10 +534,17 @@ static rp_status obs_add(struct ctx *c, json_t *list, const char *type, const ch
     if (json_array_size(list) >= RP_OBSERVABLES_MAX) {
         return fail(c, "observables", "more than %d observables", RP_OBSERVABLES_MAX);
     }
-    json_t *n = json_pack("{s:s, s:s, s:s}", "type", type, "value", value, "role", role);
-    if (n == NULL || json_array_append_new(list, n) != 0)
+    /* built field by field: json_pack() reads its format on every call, and
+     * this runs for every observable of every alert */
+    json_t *n = json_object();
+    if (n == NULL || json_object_set_new_nocheck(n, "type", json_string(type)) != 0 ||
+        json_object_set_new_nocheck(n, "value", json_string(value)) != 0 ||
+        json_object_set_new_nocheck(n, "role", json_string(role)) != 0) {
+        json_decref(n);
         return RP_E_NOMEM;
-    return RP_OK;
+    }
+    /* the array takes n, even when it fails */
+    return json_array_append_new(list, n) == 0 ? RP_OK : RP_E_NOMEM;
 }
 
 /* The address inside "Name <addr>", or the whole text. */
