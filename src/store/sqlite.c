@@ -650,89 +650,150 @@ static void stmt_done(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
-/* Bindings accumulate their first failure, so a statement's parameters read as a
- * list and are checked once. Text and blobs are bound SQLITE_STATIC: they are
- * the caller's and outlive the step, which happens inside the same call. */
-struct binder {
-    sqlite3_stmt *st;
-    int rc;
+/* A statement's parameters, bound as ?1, ?2, ... in their order: a list that
+ * reads like the SQL and is checked once. Text and blobs are bound
+ * SQLITE_STATIC: they are the caller's and outlive the step, which happens
+ * inside the same call. A NULL text or blob binds SQL NULL. */
+enum sq_arg_kind { SQ_ARG_NULL, SQ_ARG_INT, SQ_ARG_TEXT, SQ_ARG_TEXTN, SQ_ARG_BLOB };
+
+struct sq_arg {
+    enum sq_arg_kind kind;
+    int64_t i;     /* SQ_ARG_INT */
+    const void *p; /* SQ_ARG_TEXT, SQ_ARG_TEXTN, SQ_ARG_BLOB */
+    size_t n;      /* SQ_ARG_TEXTN, SQ_ARG_BLOB: the length in bytes */
 };
 
-static void bind_text(struct binder *b, int i, const char *v)
-{
-    if (b->rc != SQLITE_OK)
-        return;
-    b->rc =
-        v != NULL ? sqlite3_bind_text(b->st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(b->st, i);
-}
+struct sq_args {
+    const struct sq_arg *v;
+    size_t n;
+};
+
+#define A_NULL          ((struct sq_arg){.kind = SQ_ARG_NULL})
+#define A_INT(x)        ((struct sq_arg){.kind = SQ_ARG_INT, .i = (x)})
+#define A_TEXT(x)       ((struct sq_arg){.kind = SQ_ARG_TEXT, .p = (x)})
+#define A_TEXTN(x, len) ((struct sq_arg){.kind = SQ_ARG_TEXTN, .p = (x), .n = (len)})
+#define A_BLOB(x, len)  ((struct sq_arg){.kind = SQ_ARG_BLOB, .p = (x), .n = (len)})
+
+/* The list of its arguments (sizeof does not evaluate them a second time). */
+#define ARGS(...)                                                                                  \
+    ((struct sq_args){(const struct sq_arg[]){__VA_ARGS__},                                        \
+                      sizeof((const struct sq_arg[]){__VA_ARGS__}) / sizeof(struct sq_arg)})
+#define NO_ARGS ((struct sq_args){NULL, 0})
 
 /* Text from a fixed char array of cap bytes: must be NUL-terminated in it. */
-static void bind_field(struct binder *b, int i, const char *v, size_t cap)
+static struct sq_arg a_field(const char *v, size_t cap)
 {
     size_t n = strnlen(v, cap);
     RP_ASSERT(n < cap);
-    if (b->rc == SQLITE_OK)
-        b->rc = sqlite3_bind_text(b->st, i, v, (int)n, SQLITE_STATIC);
+    return A_TEXTN(v, n);
 }
 
-static void bind_textn(struct binder *b, int i, const char *v, size_t n)
+/* Binds args to st; the first failure's SQLite code, or SQLITE_OK. */
+static int bind_args(sqlite3_stmt *st, struct sq_args args)
 {
-    if (b->rc != SQLITE_OK)
-        return;
-    b->rc = v != NULL ? sqlite3_bind_text64(b->st, i, v, n, SQLITE_STATIC, SQLITE_UTF8)
-                      : sqlite3_bind_null(b->st, i);
-}
-
-static void bind_blob(struct binder *b, int i, const void *v, size_t n)
-{
-    if (b->rc != SQLITE_OK)
-        return;
-    b->rc = v != NULL ? sqlite3_bind_blob64(b->st, i, v, n, SQLITE_STATIC)
-                      : sqlite3_bind_null(b->st, i);
-}
-
-static void bind_int(struct binder *b, int i, int64_t v)
-{
-    if (b->rc == SQLITE_OK)
-        b->rc = sqlite3_bind_int64(b->st, i, v);
-}
-
-/* Runs a statement that returns no rows, then readies it again. */
-static rp_status step_done(struct sqlite_store *s, sqlite3_stmt *st, int bind_rc, const char *what)
-{
-    rp_status ret = RP_OK;
-    int rc = bind_rc;
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-            rc = SQLITE_OK;
+    int rc = SQLITE_OK;
+    for (size_t k = 0; k < args.n && rc == SQLITE_OK; k++) {
+        const struct sq_arg *a = &args.v[k];
+        int i = (int)k + 1;
+        if (a->kind == SQ_ARG_INT)
+            rc = sqlite3_bind_int64(st, i, a->i);
+        else if (a->kind == SQ_ARG_NULL || a->p == NULL)
+            rc = sqlite3_bind_null(st, i);
+        else if (a->kind == SQ_ARG_TEXT)
+            rc = sqlite3_bind_text(st, i, a->p, -1, SQLITE_STATIC);
+        else if (a->kind == SQ_ARG_TEXTN)
+            rc = sqlite3_bind_text64(st, i, a->p, a->n, SQLITE_STATIC, SQLITE_UTF8);
+        else
+            rc = sqlite3_bind_blob64(st, i, a->p, a->n, SQLITE_STATIC);
     }
-    if (rc != SQLITE_OK)
-        ret = db_err(s, rc, what);
-    stmt_done(st);
-    return ret;
+    return rc;
 }
 
-/* Runs a one-row count query (no parameters but an optional text ?1). */
-static rp_status count_query(struct sqlite_store *s, enum stmt_id id, const char *arg, int64_t *out,
-                             const char *what)
+/* Reads the current row of st into what ctx points to; a failure (with its
+ * message set) ends the query with that status. */
+typedef rp_status (*sq_row_fn)(struct sqlite_store *s, sqlite3_stmt *st, void *ctx);
+
+/* Runs statement id with args and hands each row it yields to row, until row
+ * fails or the rows end. A failure of SQLite's is recorded against what. */
+static rp_status query_rows(struct sqlite_store *s, enum stmt_id id, struct sq_args args,
+                            sq_row_fn row, void *ctx, const char *what)
 {
     sqlite3_stmt *st = NULL;
     rp_status ret = stmt_get(s, id, &st);
     if (ret != RP_OK)
         return ret;
-    struct binder b = {st, SQLITE_OK};
-    if (arg != NULL)
-        bind_text(&b, 1, arg);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE)
-        ret = set_err(s, RP_E_STORE, "%s: no result", what);
-    else
+    int rc = bind_args(st, args);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ret = row(s, st, ctx);
+        if (ret != RP_OK)
+            break;
+        rc = SQLITE_OK;
+    }
+    if (ret == RP_OK && rc != SQLITE_DONE)
         ret = db_err(s, rc, what);
     stmt_done(st);
     return ret;
+}
+
+/* Runs statement id with args and reads its first row, if there is one, with
+ * row (NULL: nothing to read). *found says whether there was one; on a
+ * failure it is left as it was. */
+static rp_status query_one(struct sqlite_store *s, enum stmt_id id, struct sq_args args,
+                           sq_row_fn row, void *ctx, bool *found, const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    rp_status ret = stmt_get(s, id, &st);
+    if (ret != RP_OK)
+        return ret;
+    int rc = bind_args(st, args);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (row != NULL)
+            ret = row(s, st, ctx);
+        if (ret == RP_OK)
+            *found = true;
+    } else if (rc == SQLITE_DONE) {
+        *found = false;
+    } else {
+        ret = db_err(s, rc, what);
+    }
+    stmt_done(st);
+    return ret;
+}
+
+/* Runs statement id, which returns no rows, with args; what names the action
+ * in an error. */
+static rp_status exec_args(struct sqlite_store *s, enum stmt_id id, struct sq_args args,
+                           const char *what)
+{
+    bool row = false;
+    return query_one(s, id, args, NULL, NULL, &row, what);
+}
+
+/* What the row functions of query_array() get: the array to append to, and
+ * what their messages name. */
+struct sq_rows {
+    json_t *arr;
+    const char *about;
+};
+
+/* Runs query_rows() with a new array as the rows' target, handing it out in
+ * *out on success (the caller owns it). nomem names the list when the array
+ * cannot be made (NULL: no message); what names the query, also for row. */
+static rp_status query_array(struct sqlite_store *s, enum stmt_id id, struct sq_args args,
+                             sq_row_fn row, const char *nomem, const char *what, json_t **out)
+{
+    struct sq_rows rows = {json_array(), what};
+    if (rows.arr == NULL)
+        return nomem != NULL ? set_err(s, RP_E_NOMEM, "%s: out of memory", nomem) : RP_E_NOMEM;
+    rp_status ret = query_rows(s, id, args, row, &rows, what);
+    if (ret != RP_OK) {
+        json_decref(rows.arr);
+        return ret;
+    }
+    *out = rows.arr;
+    return RP_OK;
 }
 
 /* Copies text column col into dst (cap bytes with the NUL); NULL reads as "".
@@ -767,6 +828,25 @@ static bool put(json_t *o, const char *key, json_t *v)
         return false;
     }
     return json_object_set_new(o, key, v) == 0;
+}
+
+/* A row function: the integer in column 0 into the int64_t ctx points to. */
+static rp_status row_int64(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    (void)s;
+    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
+    return RP_OK;
+}
+
+/* Runs a one-row count query with args. */
+static rp_status count_query(struct sqlite_store *s, enum stmt_id id, struct sq_args args,
+                             int64_t *out, const char *what)
+{
+    bool found = false;
+    rp_status ret = query_one(s, id, args, row_int64, out, &found, what);
+    if (ret == RP_OK && !found)
+        ret = set_err(s, RP_E_STORE, "%s: no result", what);
+    return ret;
 }
 
 /* --- open, migrate, close ------------------------------------------------------------- */
@@ -990,7 +1070,7 @@ static rp_status sq_schema_version(struct store *base, int *out)
 {
     struct sqlite_store *s = sq(base);
     int64_t v = 0;
-    rp_status st = count_query(s, ST_SCHEMA_VERSION, NULL, &v, "reading the schema version");
+    rp_status st = count_query(s, ST_SCHEMA_VERSION, NO_ARGS, &v, "reading the schema version");
     if (st == RP_OK)
         *out = (int)v;
     return st;
@@ -998,18 +1078,9 @@ static rp_status sq_schema_version(struct store *base, int *out)
 
 /* --- batches ------------------------------------------------------------------------- */
 
-static rp_status run_simple(struct sqlite_store *s, enum stmt_id id, const char *what)
-{
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, id, &st);
-    if (ret != RP_OK)
-        return ret;
-    return step_done(s, st, SQLITE_OK, what);
-}
-
 static rp_status sq_begin(struct store *base)
 {
-    return run_simple(sq(base), ST_BEGIN, "begin");
+    return exec_args(sq(base), ST_BEGIN, NO_ARGS, "begin");
 }
 
 static void sq_rollback(struct store *base)
@@ -1018,7 +1089,7 @@ static void sq_rollback(struct store *base)
     /* SQLite may have rolled back already (disk full, I/O error) */
     if (sqlite3_get_autocommit(s->db))
         return;
-    if (run_simple(s, ST_ROLLBACK, "rollback") != RP_OK)
+    if (exec_args(s, ST_ROLLBACK, NO_ARGS, "rollback") != RP_OK)
         log_error("store.rollback", "error=\"%s\"", s->errmsg);
 }
 
@@ -1027,7 +1098,7 @@ static void sq_rollback(struct store *base)
 static rp_status sq_commit(struct store *base)
 {
     struct sqlite_store *s = sq(base);
-    rp_status st = run_simple(s, ST_COMMIT, "commit");
+    rp_status st = exec_args(s, ST_COMMIT, NO_ARGS, "commit");
     if (st != RP_OK && !sqlite3_get_autocommit(s->db)) {
         char keep[RP_ERROR_MAX];
         memcpy(keep, s->errmsg, sizeof(keep));
@@ -1035,6 +1106,26 @@ static rp_status sq_commit(struct store *base)
         memcpy(s->errmsg, keep, sizeof(keep));
     }
     return st;
+}
+
+/* Outside a batch, begins one of the caller's own, so that what it writes is
+ * stored together or not at all; *own says whether it did. */
+static rp_status own_begin(struct sqlite_store *s, bool *own)
+{
+    *own = sqlite3_get_autocommit(s->db) != 0;
+    return *own ? sq_begin(&s->base) : RP_OK;
+}
+
+/* Ends what own_begin() began: commits when ret is RP_OK, else rolls back.
+ * Returns ret, or the commit's failure. */
+static rp_status own_end(struct sqlite_store *s, bool own, rp_status ret)
+{
+    if (!own)
+        return ret;
+    if (ret == RP_OK)
+        return sq_commit(&s->base);
+    sq_rollback(&s->base);
+    return ret;
 }
 
 /* --- alerts ----------------------------------------------------------------------------- */
@@ -1066,58 +1157,37 @@ static rp_status observables_check(struct sqlite_store *s, const struct store_al
 
 static rp_status alert_rows(struct sqlite_store *s, const struct store_alert *a)
 {
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_ALERT_INSERT, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, a->id);
-    bind_text(&b, 2, a->case_id);
-    bind_text(&b, 3, a->fingerprint);
-    bind_text(&b, 4, a->source);
-    bind_text(&b, 5, a->kind);
-    bind_int(&b, 6, a->severity);
-    bind_int(&b, 7, a->event_ms);
-    bind_int(&b, 8, a->received_ms);
-    bind_blob(&b, 9, a->raw, a->raw_len);
-    bind_textn(&b, 10, a->json, a->json_len);
-    ret = step_done(s, st, b.rc, "storing an alert");
+    rp_status ret = exec_args(s, ST_ALERT_INSERT,
+                              ARGS(A_TEXT(a->id), A_TEXT(a->case_id), A_TEXT(a->fingerprint),
+                                   A_TEXT(a->source), A_TEXT(a->kind), A_INT(a->severity),
+                                   A_INT(a->event_ms), A_INT(a->received_ms),
+                                   A_BLOB(a->raw, a->raw_len), A_TEXTN(a->json, a->json_len)),
+                              "storing an alert");
     if (ret == RP_E_EXISTS)
         return set_err(s, RP_E_EXISTS, "alert %s is stored already", a->id);
     if (ret != RP_OK)
         return ret;
     /* from here on a failure leaves rows behind: never RP_E_EXISTS */
 
-    if (a->observables != NULL) {
-        ret = stmt_get(s, ST_OBSERVABLE_INSERT, &st);
+    size_t i;
+    json_t *o;
+    json_array_foreach(a->observables, i, o)
+    {
+        const char *type = json_string_value(json_object_get(o, "type"));
+        const char *value = json_string_value(json_object_get(o, "value"));
+        const char *role = json_string_value(json_object_get(o, "role"));
+        ret = exec_args(
+            s, ST_OBSERVABLE_INSERT,
+            ARGS(A_TEXT(a->id), A_TEXT(type), A_TEXT(value), A_TEXT(role != NULL ? role : "")),
+            "storing an observable");
         if (ret != RP_OK)
-            return ret;
-        size_t i;
-        json_t *o;
-        json_array_foreach(a->observables, i, o)
-        {
-            b = (struct binder){st, SQLITE_OK};
-            const char *role = json_string_value(json_object_get(o, "role"));
-            bind_text(&b, 1, a->id);
-            bind_text(&b, 2, json_string_value(json_object_get(o, "type")));
-            bind_text(&b, 3, json_string_value(json_object_get(o, "value")));
-            bind_text(&b, 4, role != NULL ? role : "");
-            ret = step_done(s, st, b.rc, "storing an observable");
-            if (ret != RP_OK)
-                return ret == RP_E_EXISTS ? RP_E_STORE : ret;
-        }
+            return ret == RP_E_EXISTS ? RP_E_STORE : ret;
     }
 
-    if (a->case_id != NULL && a->case_id[0] != '\0') {
-        ret = stmt_get(s, ST_LINK_INSERT, &st);
-        if (ret != RP_OK)
-            return ret;
-        b = (struct binder){st, SQLITE_OK};
-        bind_text(&b, 1, a->case_id);
-        bind_text(&b, 2, a->id);
-        bind_int(&b, 3, a->received_ms);
-        ret = step_done(s, st, b.rc, "linking an alert to its case");
-    }
+    if (a->case_id != NULL && a->case_id[0] != '\0')
+        ret = exec_args(s, ST_LINK_INSERT,
+                        ARGS(A_TEXT(a->case_id), A_TEXT(a->id), A_INT(a->received_ms)),
+                        "linking an alert to its case");
     return ret == RP_E_EXISTS ? RP_E_STORE : ret;
 }
 
@@ -1131,45 +1201,29 @@ static rp_status sq_alert_put(struct store *base, const struct store_alert *a)
     rp_status ret = observables_check(s, a);
     if (ret != RP_OK)
         return ret;
-    bool own = sqlite3_get_autocommit(s->db) != 0;
-    if (own) {
-        ret = sq_begin(base);
-        if (ret != RP_OK)
-            return ret;
-    }
-    ret = alert_rows(s, a);
-    if (own) {
-        if (ret == RP_OK)
-            ret = sq_commit(base);
-        else
-            sq_rollback(base);
-    }
-    return ret;
+    bool own = false;
+    ret = own_begin(s, &own);
+    if (ret != RP_OK)
+        return ret;
+    return own_end(s, own, alert_rows(s, a));
 }
 
 static rp_status sq_alert_exists(struct store *base, const char *id, bool *found)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_ALERT_EXISTS, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, id);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-        *found = rc == SQLITE_ROW;
-    else
-        ret = db_err(s, rc, "looking up an alert");
-    stmt_done(st);
-    return ret;
+    return query_one(sq(base), ST_ALERT_EXISTS, ARGS(A_TEXT(id)), NULL, NULL, found,
+                     "looking up an alert");
 }
 
 /* --- cases ------------------------------------------------------------------------------ */
 
-/* Reads the CASE_COLS of the current row into out. */
-static rp_status case_read(struct sqlite_store *s, sqlite3_stmt *st, struct case_row *out)
+/* The number of CASE_COLS. */
+#define CASE_NCOLS 18
+
+/* A row function: the CASE_COLS of the current row into the struct case_row
+ * ctx points to. */
+static rp_status case_read(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
 {
+    struct case_row *out = ctx;
     memset(out, 0, sizeof(*out));
     static const char *const names[] = {"id", "fingerprint", "title", "kind", "source", "assignee"};
     char *dst[] = {out->id, out->fingerprint, out->title, out->kind, out->source, out->assignee};
@@ -1197,30 +1251,29 @@ static rp_status case_read(struct sqlite_store *s, sqlite3_stmt *st, struct case
     return RP_OK;
 }
 
-/* Binds the CASE_COLS of c as ?1 .. ?18. */
-static int case_bind(sqlite3_stmt *st, const struct case_row *c)
+/* The CASE_COLS of c as ?1 .. ?18, written into a, which the list points to. */
+static struct sq_args case_args(const struct case_row *c, struct sq_arg a[CASE_NCOLS])
 {
     RP_ASSERT((int)c->status >= 0 && c->status < CASE_STATUS_COUNT);
-    struct binder b = {st, SQLITE_OK};
-    bind_field(&b, 1, c->id, sizeof(c->id));
-    bind_field(&b, 2, c->fingerprint, sizeof(c->fingerprint));
-    bind_field(&b, 3, c->title, sizeof(c->title));
-    bind_field(&b, 4, c->kind, sizeof(c->kind));
-    bind_field(&b, 5, c->source, sizeof(c->source));
-    bind_field(&b, 6, c->assignee, sizeof(c->assignee));
-    bind_text(&b, 7, case_status_name(c->status));
-    bind_int(&b, 8, c->severity);
-    bind_int(&b, 9, c->alert_count);
-    bind_int(&b, 10, c->detected_ms);
-    bind_int(&b, 11, c->created_ms);
-    bind_int(&b, 12, c->updated_ms);
-    bind_int(&b, 13, c->first_seen_ms);
-    bind_int(&b, 14, c->last_seen_ms);
-    bind_int(&b, 15, c->acknowledged_ms);
-    bind_int(&b, 16, c->contained_ms);
-    bind_int(&b, 17, c->resolved_ms);
-    bind_int(&b, 18, c->closed_ms);
-    return b.rc;
+    a[0] = a_field(c->id, sizeof(c->id));
+    a[1] = a_field(c->fingerprint, sizeof(c->fingerprint));
+    a[2] = a_field(c->title, sizeof(c->title));
+    a[3] = a_field(c->kind, sizeof(c->kind));
+    a[4] = a_field(c->source, sizeof(c->source));
+    a[5] = a_field(c->assignee, sizeof(c->assignee));
+    a[6] = A_TEXT(case_status_name(c->status));
+    a[7] = A_INT(c->severity);
+    a[8] = A_INT(c->alert_count);
+    a[9] = A_INT(c->detected_ms);
+    a[10] = A_INT(c->created_ms);
+    a[11] = A_INT(c->updated_ms);
+    a[12] = A_INT(c->first_seen_ms);
+    a[13] = A_INT(c->last_seen_ms);
+    a[14] = A_INT(c->acknowledged_ms);
+    a[15] = A_INT(c->contained_ms);
+    a[16] = A_INT(c->resolved_ms);
+    a[17] = A_INT(c->closed_ms);
+    return (struct sq_args){a, CASE_NCOLS};
 }
 
 /* Case ids are upper-case ULIDs, so that prefix lookups can upper-case theirs. */
@@ -1238,24 +1291,26 @@ static bool case_id_ok(const char *id)
 static rp_status sq_case_find_open(struct store *base, const char *fingerprint, int64_t since_ms,
                                    struct case_row *out, bool *found)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CASE_FIND_OPEN, &st);
-    if (ret != RP_OK)
-        return ret;
     *found = false;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, fingerprint);
-    bind_int(&b, 2, since_ms);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW) {
-        ret = case_read(s, st, out);
-        *found = ret == RP_OK;
-    } else if (rc != SQLITE_DONE) {
-        ret = db_err(s, rc, "looking up the open case of a fingerprint");
-    }
-    stmt_done(st);
-    return ret;
+    return query_one(sq(base), ST_CASE_FIND_OPEN, ARGS(A_TEXT(fingerprint), A_INT(since_ms)),
+                     case_read, out, found, "looking up the open case of a fingerprint");
+}
+
+/* What case_pick() fills: the case of a prefix, and how many it matched. */
+struct case_pick {
+    struct case_row *out;
+    const char *prefix;
+    int rows;
+};
+
+/* A row function: the first row into the case_pick's case; a second one means
+ * the prefix is ambiguous. */
+static rp_status case_pick(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct case_pick *p = ctx;
+    if (p->rows++ > 0)
+        return set_err(s, RP_E_AMBIGUOUS, "case '%s': the prefix matches several cases", p->prefix);
+    return case_read(s, st, p->out);
 }
 
 /* The case whose id is, or starts with, id_or_prefix (any case, at least 6
@@ -1278,29 +1333,11 @@ static rp_status case_lookup(struct sqlite_store *s, const char *id_or_prefix, s
     }
     key[n] = '\0';
 
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CASE_GET_RANGE, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, key);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_DONE) {
+    struct case_pick pick = {out, id_or_prefix, 0};
+    rp_status ret =
+        query_rows(s, ST_CASE_GET_RANGE, ARGS(A_TEXT(key)), case_pick, &pick, "looking up a case");
+    if (ret == RP_OK && pick.rows == 0)
         ret = set_err(s, RP_E_NOTFOUND, "no case '%s'", id_or_prefix);
-    } else if (rc == SQLITE_ROW) {
-        ret = case_read(s, st, out);
-        if (ret == RP_OK) {
-            rc = sqlite3_step(st);
-            if (rc == SQLITE_ROW)
-                ret = set_err(s, RP_E_AMBIGUOUS, "case '%s': the prefix matches several cases",
-                              id_or_prefix);
-            else if (rc != SQLITE_DONE)
-                ret = db_err(s, rc, "looking up a case");
-        }
-    } else {
-        ret = db_err(s, rc, "looking up a case");
-    }
-    stmt_done(st);
     return ret;
 }
 
@@ -1315,11 +1352,8 @@ static rp_status sq_case_insert(struct store *base, const struct case_row *c)
     if (!case_id_ok(c->id))
         return set_err(s, RP_E_INVALID, "case id '%.*s' is not an upper-case ULID", ULID_LEN,
                        c->id);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CASE_INSERT, &st);
-    if (ret != RP_OK)
-        return ret;
-    ret = step_done(s, st, case_bind(st, c), "storing a case");
+    struct sq_arg a[CASE_NCOLS];
+    rp_status ret = exec_args(s, ST_CASE_INSERT, case_args(c, a), "storing a case");
     if (ret == RP_E_EXISTS)
         set_err(s, RP_E_EXISTS, "case %s exists already", c->id);
     return ret;
@@ -1330,11 +1364,8 @@ static rp_status sq_case_save(struct store *base, const struct case_row *c)
     struct sqlite_store *s = sq(base);
     if (!case_id_ok(c->id))
         return set_err(s, RP_E_NOTFOUND, "no case '%.*s'", ULID_LEN, c->id);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CASE_SAVE, &st);
-    if (ret != RP_OK)
-        return ret;
-    ret = step_done(s, st, case_bind(st, c), "saving a case");
+    struct sq_arg a[CASE_NCOLS];
+    rp_status ret = exec_args(s, ST_CASE_SAVE, case_args(c, a), "saving a case");
     if (ret == RP_OK && sqlite3_changes(s->db) == 0)
         ret = set_err(s, RP_E_NOTFOUND, "no case %s to save", c->id);
     return ret;
@@ -1368,23 +1399,27 @@ static rp_status sq_timeline_add(struct store *base, const char *case_id, int64_
             }
         }
     }
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_TIMELINE_ADD, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_text(&b, 1, case_id);
-        bind_int(&b, 2, ts_ms);
-        bind_text(&b, 3, actor);
-        bind_text(&b, 4, event);
-        bind_textn(&b, 5, text, len);
-        ret = step_done(s, st, b.rc, "adding to a timeline");
-    }
+    rp_status ret = exec_args(
+        s, ST_TIMELINE_ADD,
+        ARGS(A_TEXT(case_id), A_INT(ts_ms), A_TEXT(actor), A_TEXT(event), A_TEXTN(text, len)),
+        "adding to a timeline");
     if (text != stackbuf)
         free(text);
     return ret;
 }
 
 /* --- reading for people ------------------------------------------------------------------ */
+
+/* A row function: the case of the current row, as JSON, onto the sq_rows. */
+static rp_status case_json_row(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct sq_rows *rows = ctx;
+    struct case_row c;
+    rp_status ret = case_read(s, st, &c);
+    if (ret == RP_OK && json_array_append_new(rows->arr, store_case_row_json(&c)) != 0)
+        ret = set_err(s, RP_E_NOMEM, "case %s: cannot build its JSON", c.id);
+    return ret;
+}
 
 static rp_status sq_case_list_json(struct store *base, int status, size_t limit, json_t **out)
 {
@@ -1394,117 +1429,72 @@ static rp_status sq_case_list_json(struct store *base, int status, size_t limit,
     if (limit > RP_CASE_LIST_MAX)
         return set_err(s, RP_E_LIMIT, "case list: at most %d cases at a time, not %zu",
                        RP_CASE_LIST_MAX, limit);
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return set_err(s, RP_E_NOMEM, "case list: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CASE_LIST, &st);
-    if (ret != RP_OK)
-        goto done;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, status < 0 ? NULL : case_status_name((enum case_status)status));
-    bind_int(&b, 2, (int64_t)limit);
-    int rc = b.rc;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct case_row c;
-        ret = case_read(s, st, &c);
-        if (ret != RP_OK)
-            break;
-        if (json_array_append_new(arr, store_case_row_json(&c)) != 0) {
-            ret = set_err(s, RP_E_NOMEM, "case %s: cannot build its JSON", c.id);
-            break;
-        }
-        rc = SQLITE_OK;
-    }
-    if (ret == RP_OK && rc != SQLITE_DONE)
-        ret = db_err(s, rc, "listing cases");
-    stmt_done(st);
-done:
-    if (ret != RP_OK) {
-        json_decref(arr);
-        return ret;
-    }
-    *out = arr;
+    const char *name = status < 0 ? NULL : case_status_name((enum case_status)status);
+    return query_array(s, ST_CASE_LIST, ARGS(A_TEXT(name), A_INT((int64_t)limit)), case_json_row,
+                       "case list", "listing cases", out);
+}
+
+/* A row function: the stored JSON of the current row's alert onto the
+ * sq_rows, whose about is the case. */
+static rp_status alert_json_row(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct sq_rows *rows = ctx;
+    const char *text = (const char *)sqlite3_column_text(st, 1);
+    size_t n = (size_t)sqlite3_column_bytes(st, 1);
+    json_error_t jerr;
+    json_t *alert = text != NULL ? json_loadb(text, n, 0, &jerr) : NULL;
+    if (alert == NULL)
+        return set_err(s, RP_E_STORE, "alert %s: stored JSON unreadable: %s", col_text(st, 0),
+                       text != NULL ? jerr.text : "missing");
+    if (json_array_append_new(rows->arr, alert) != 0)
+        return set_err(s, RP_E_NOMEM, "case %s: out of memory", rows->about);
     return RP_OK;
 }
 
 /* The newest RP_CASE_ALERTS_SHOW_MAX normalized alerts of a case, newest first. */
 static rp_status show_alerts(struct sqlite_store *s, const char *case_id, json_t *arr)
 {
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CASE_ALERTS, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, case_id);
-    bind_int(&b, 2, RP_CASE_ALERTS_SHOW_MAX);
-    int rc = b.rc;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 1);
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+    struct sq_rows rows = {arr, case_id};
+    return query_rows(s, ST_CASE_ALERTS, ARGS(A_TEXT(case_id), A_INT(RP_CASE_ALERTS_SHOW_MAX)),
+                      alert_json_row, &rows, "reading a case's alerts");
+}
+
+/* A row function: the current row's timeline entry onto the sq_rows, whose
+ * about is the case. */
+static rp_status timeline_json_row(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct sq_rows *rows = ctx;
+    char ts[TIME_RFC3339_LEN];
+    time_format_rfc3339(sqlite3_column_int64(st, 0), ts);
+    json_t *detail = json_null();
+    const char *text = (const char *)sqlite3_column_text(st, 3);
+    if (text != NULL) {
         json_error_t jerr;
-        json_t *alert = text != NULL ? json_loadb(text, n, 0, &jerr) : NULL;
-        if (alert == NULL) {
-            ret = set_err(s, RP_E_STORE, "alert %s: stored JSON unreadable: %s", col_text(st, 0),
-                          text != NULL ? jerr.text : "missing");
-            break;
-        }
-        if (json_array_append_new(arr, alert) != 0) {
-            ret = set_err(s, RP_E_NOMEM, "case %s: out of memory", case_id);
-            break;
-        }
-        rc = SQLITE_OK;
+        detail = json_loadb(text, (size_t)sqlite3_column_bytes(st, 3), 0, &jerr);
+        if (detail == NULL)
+            return set_err(s, RP_E_STORE, "case %s: timeline detail unreadable: %s", rows->about,
+                           jerr.text);
     }
-    if (ret == RP_OK && rc != SQLITE_DONE)
-        ret = db_err(s, rc, "reading a case's alerts");
-    stmt_done(st);
-    return ret;
+    json_t *e = json_object();
+    bool ok = put(e, "detail", detail); /* steals detail, also on failure */
+    ok = ok && put(e, "ts", json_string(ts));
+    ok = ok && put(e, "actor", json_string(col_text(st, 1)));
+    ok = ok && put(e, "event", json_string(col_text(st, 2)));
+    if (!ok) {
+        json_decref(e);
+        e = NULL;
+    }
+    if (e == NULL || json_array_append_new(rows->arr, e) != 0)
+        return set_err(s, RP_E_NOMEM, "case %s: cannot build its timeline", rows->about);
+    return RP_OK;
 }
 
 /* The newest RP_TIMELINE_SHOW_MAX entries of a case's timeline, oldest first. */
 static rp_status show_timeline(struct sqlite_store *s, const char *case_id, json_t *arr)
 {
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_TIMELINE_TAIL, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, case_id);
-    bind_int(&b, 2, RP_TIMELINE_SHOW_MAX);
-    int rc = b.rc;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char ts[TIME_RFC3339_LEN];
-        time_format_rfc3339(sqlite3_column_int64(st, 0), ts);
-        json_t *detail = json_null();
-        const char *text = (const char *)sqlite3_column_text(st, 3);
-        if (text != NULL) {
-            json_error_t jerr;
-            detail = json_loadb(text, (size_t)sqlite3_column_bytes(st, 3), 0, &jerr);
-            if (detail == NULL) {
-                ret = set_err(s, RP_E_STORE, "case %s: timeline detail unreadable: %s", case_id,
-                              jerr.text);
-                break;
-            }
-        }
-        json_t *e = json_object();
-        bool ok = put(e, "detail", detail); /* steals detail, also on failure */
-        ok = ok && put(e, "ts", json_string(ts));
-        ok = ok && put(e, "actor", json_string(col_text(st, 1)));
-        ok = ok && put(e, "event", json_string(col_text(st, 2)));
-        if (!ok) {
-            json_decref(e);
-            e = NULL;
-        }
-        if (e == NULL || json_array_append_new(arr, e) != 0) {
-            ret = set_err(s, RP_E_NOMEM, "case %s: cannot build its timeline", case_id);
-            break;
-        }
-        rc = SQLITE_OK;
-    }
-    if (ret == RP_OK && rc != SQLITE_DONE)
-        ret = db_err(s, rc, "reading a case's timeline");
-    stmt_done(st);
-    return ret;
+    struct sq_rows rows = {arr, case_id};
+    return query_rows(s, ST_TIMELINE_TAIL, ARGS(A_TEXT(case_id), A_INT(RP_TIMELINE_SHOW_MAX)),
+                      timeline_json_row, &rows, "reading a case's timeline");
 }
 
 static rp_status sq_case_show_json(struct store *base, const char *id_or_prefix, json_t **out)
@@ -1525,11 +1515,13 @@ static rp_status sq_case_show_json(struct store *base, const char *id_or_prefix,
     }
     ret = show_alerts(s, c.id, alerts);
     if (ret == RP_OK)
-        ret = count_query(s, ST_CASE_ALERTS_COUNT, c.id, &alerts_total, "counting alerts");
+        ret = count_query(s, ST_CASE_ALERTS_COUNT, ARGS(A_TEXT(c.id)), &alerts_total,
+                          "counting alerts");
     if (ret == RP_OK)
         ret = show_timeline(s, c.id, timeline);
     if (ret == RP_OK)
-        ret = count_query(s, ST_TIMELINE_COUNT, c.id, &timeline_total, "counting a timeline");
+        ret = count_query(s, ST_TIMELINE_COUNT, ARGS(A_TEXT(c.id)), &timeline_total,
+                          "counting a timeline");
     if (ret != RP_OK)
         goto done;
     o = json_object();
@@ -1560,23 +1552,16 @@ static rp_status sq_deadletter_add(struct store *base, int64_t ts_ms, const char
                                    const char *location, const char *reason, const char *raw,
                                    size_t raw_len)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_DEADLETTER_ADD, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_int(&b, 1, ts_ms);
-    bind_text(&b, 2, channel);
-    bind_text(&b, 3, location);
-    bind_text(&b, 4, reason);
-    bind_blob(&b, 5, raw, raw_len > RP_DEADLETTER_RAW_MAX ? RP_DEADLETTER_RAW_MAX : raw_len);
-    return step_done(s, st, b.rc, "storing a dead letter");
+    size_t n = raw_len > RP_DEADLETTER_RAW_MAX ? RP_DEADLETTER_RAW_MAX : raw_len;
+    return exec_args(
+        sq(base), ST_DEADLETTER_ADD,
+        ARGS(A_INT(ts_ms), A_TEXT(channel), A_TEXT(location), A_TEXT(reason), A_BLOB(raw, n)),
+        "storing a dead letter");
 }
 
 static rp_status sq_deadletter_count(struct store *base, int64_t *out)
 {
-    return count_query(sq(base), ST_DEADLETTER_COUNT, NULL, out, "counting dead letters");
+    return count_query(sq(base), ST_DEADLETTER_COUNT, NO_ARGS, out, "counting dead letters");
 }
 
 /* --- tokens ---------------------------------------------------------------------------------- */
@@ -1590,19 +1575,29 @@ static rp_status sq_token_put(struct store *base, const char *name, const char *
         return set_err(s, RP_E_INVALID, "token name: 1 to %u bytes", RP_NAME_MAX_BYTES);
     if (role[0] == '\0' || strnlen(role, STORE_TOKEN_ROLE_MAX) >= STORE_TOKEN_ROLE_MAX)
         return set_err(s, RP_E_INVALID, "token role: 1 to %d bytes", STORE_TOKEN_ROLE_MAX - 1);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_TOKEN_PUT, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    bind_text(&b, 2, hash_hex);
-    bind_text(&b, 3, role);
-    bind_int(&b, 4, created_ms);
-    ret = step_done(s, st, b.rc, "storing a token");
+    rp_status ret = exec_args(s, ST_TOKEN_PUT,
+                              ARGS(A_TEXT(name), A_TEXT(hash_hex), A_TEXT(role), A_INT(created_ms)),
+                              "storing a token");
     if (ret == RP_E_EXISTS)
         set_err(s, RP_E_EXISTS, "a token named '%s' exists already", name);
     return ret;
+}
+
+/* Where token_read() copies a token's name and role (store_token_find()'s
+ * buffers). */
+struct token_out {
+    char *name;
+    char *role;
+};
+
+/* A row function: the current row's name and role into the token_out. */
+static rp_status token_read(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct token_out *t = ctx;
+    if (!col_copy(st, 0, t->name, RP_NAME_MAX_BYTES + 1) ||
+        !col_copy(st, 1, t->role, STORE_TOKEN_ROLE_MAX))
+        return set_err(s, RP_E_STORE, "a stored token's name or role is too long");
+    return RP_OK;
 }
 
 /* The hash is of 256 random bits, so the time an index lookup takes tells an
@@ -1610,74 +1605,43 @@ static rp_status sq_token_put(struct store *base, const char *name, const char *
 static rp_status sq_token_find(struct store *base, const char *hash_hex, char *name, char *role)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_TOKEN_FIND, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, hash_hex);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW) {
-        if (!col_copy(st, 0, name, RP_NAME_MAX_BYTES + 1) ||
-            !col_copy(st, 1, role, STORE_TOKEN_ROLE_MAX))
-            ret = set_err(s, RP_E_STORE, "a stored token's name or role is too long");
-    } else if (rc == SQLITE_DONE) {
+    struct token_out t = {name, role};
+    bool found = false;
+    rp_status ret = query_one(s, ST_TOKEN_FIND, ARGS(A_TEXT(hash_hex)), token_read, &t, &found,
+                              "looking up a token");
+    if (ret == RP_OK && !found)
         ret = set_err(s, RP_E_NOTFOUND, "no such token");
-    } else {
-        ret = db_err(s, rc, "looking up a token");
-    }
-    stmt_done(st);
     return ret;
 }
 
 static rp_status sq_token_count(struct store *base, int64_t *out)
 {
-    return count_query(sq(base), ST_TOKEN_COUNT, NULL, out, "counting tokens");
+    return count_query(sq(base), ST_TOKEN_COUNT, NO_ARGS, out, "counting tokens");
+}
+
+/* A row function: the current row's token, as JSON, onto the sq_rows. */
+static rp_status token_json_row(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct sq_rows *rows = ctx;
+    char created[TIME_RFC3339_LEN];
+    time_format_rfc3339(sqlite3_column_int64(st, 2), created);
+    json_t *t = json_pack("{s:s, s:s, s:s}", "name", col_text(st, 0), "role", col_text(st, 1),
+                          "created", created);
+    if (t == NULL || json_array_append_new(rows->arr, t) != 0)
+        return set_err(s, RP_E_NOMEM, "token list: out of memory");
+    return RP_OK;
 }
 
 static rp_status sq_token_list_json(struct store *base, json_t **out)
 {
-    struct sqlite_store *s = sq(base);
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return set_err(s, RP_E_NOMEM, "token list: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_TOKEN_LIST, &st);
-    if (ret != RP_OK)
-        goto done;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char created[TIME_RFC3339_LEN];
-        time_format_rfc3339(sqlite3_column_int64(st, 2), created);
-        json_t *t = json_pack("{s:s, s:s, s:s}", "name", col_text(st, 0), "role", col_text(st, 1),
-                              "created", created);
-        if (t == NULL || json_array_append_new(arr, t) != 0) {
-            ret = set_err(s, RP_E_NOMEM, "token list: out of memory");
-            break;
-        }
-    }
-    if (ret == RP_OK && rc != SQLITE_DONE)
-        ret = db_err(s, rc, "listing tokens");
-    stmt_done(st);
-done:
-    if (ret != RP_OK) {
-        json_decref(arr);
-        return ret;
-    }
-    *out = arr;
-    return RP_OK;
+    return query_array(sq(base), ST_TOKEN_LIST, NO_ARGS, token_json_row, "token list",
+                       "listing tokens", out);
 }
 
 static rp_status sq_token_revoke(struct store *base, const char *name)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_TOKEN_REVOKE, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    ret = step_done(s, st, b.rc, "revoking a token");
+    rp_status ret = exec_args(s, ST_TOKEN_REVOKE, ARGS(A_TEXT(name)), "revoking a token");
     if (ret == RP_OK && sqlite3_changes(s->db) == 0)
         ret = set_err(s, RP_E_NOTFOUND, "no token named '%s'", name);
     return ret;
@@ -1686,84 +1650,62 @@ static rp_status sq_token_revoke(struct store *base, const char *name)
 /* --- rows as JSON ------------------------------------------------------------------------------
  */
 
-/* Appends every row st yields to arr as an object keyed by column name: NULL as
- * null, integers and text as they are, a column NAME_ms as the RFC 3339 time
- * "NAME" (null for NULL), a column NAME_json as the parsed JSON "NAME". The
- * caller has bound st and readies it afterwards. */
-static rp_status rows_json(struct sqlite_store *s, sqlite3_stmt *st, json_t *arr, const char *what)
+/* A row function: the current row onto the sq_rows as an object keyed by
+ * column name: NULL as null, integers and text as they are, a column NAME_ms
+ * as the RFC 3339 time "NAME" (null for NULL), a column NAME_json as the
+ * parsed JSON "NAME". The messages name the sq_rows' about. */
+static rp_status row_json(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
 {
-    int rc;
+    struct sq_rows *rows = ctx;
+    const char *what = rows->about;
     int ncol = sqlite3_column_count(st);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *row = json_object();
-        if (row == NULL || json_array_append_new(arr, row) != 0)
-            return set_err(s, RP_E_NOMEM, "%s: out of memory", what);
-        for (int c = 0; c < ncol; c++) {
-            const char *name = sqlite3_column_name(st, c);
-            size_t n = strlen(name);
-            char key[64];
-            json_t *v = NULL;
-            int type = sqlite3_column_type(st, c);
-            if (n > 3 && strcmp(name + n - 3, "_ms") == 0) {
-                snprintf(key, sizeof key, "%.*s", (int)(n - 3), name);
-                if (type == SQLITE_NULL) {
-                    v = json_null();
-                } else {
-                    char t[TIME_RFC3339_LEN];
-                    time_format_rfc3339(sqlite3_column_int64(st, c), t);
-                    v = json_string(t);
-                }
-            } else if (n > 5 && strcmp(name + n - 5, "_json") == 0) {
-                snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
-                v = type == SQLITE_NULL
-                        ? json_null()
-                        : json_loadb((const char *)sqlite3_column_text(st, c),
-                                     (size_t)sqlite3_column_bytes(st, c), JSON_DECODE_ANY, NULL);
-                if (v == NULL)
-                    return set_err(s, RP_E_STORE, "%s: column %s holds bad JSON", what, name);
+    json_t *row = json_object();
+    if (row == NULL || json_array_append_new(rows->arr, row) != 0)
+        return set_err(s, RP_E_NOMEM, "%s: out of memory", what);
+    for (int c = 0; c < ncol; c++) {
+        const char *name = sqlite3_column_name(st, c);
+        size_t n = strlen(name);
+        char key[64];
+        json_t *v = NULL;
+        int type = sqlite3_column_type(st, c);
+        if (n > 3 && strcmp(name + n - 3, "_ms") == 0) {
+            snprintf(key, sizeof key, "%.*s", (int)(n - 3), name);
+            if (type == SQLITE_NULL) {
+                v = json_null();
             } else {
-                snprintf(key, sizeof key, "%s", name);
-                if (type == SQLITE_NULL)
-                    v = json_null();
-                else if (type == SQLITE_INTEGER)
-                    v = json_integer(sqlite3_column_int64(st, c));
-                else
-                    v = json_stringn(col_text(st, c), (size_t)sqlite3_column_bytes(st, c));
+                char t[TIME_RFC3339_LEN];
+                time_format_rfc3339(sqlite3_column_int64(st, c), t);
+                v = json_string(t);
             }
-            if (!put(row, key, v))
-                return set_err(s, RP_E_NOMEM, "%s: out of memory", what);
+        } else if (n > 5 && strcmp(name + n - 5, "_json") == 0) {
+            snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
+            v = type == SQLITE_NULL
+                    ? json_null()
+                    : json_loadb((const char *)sqlite3_column_text(st, c),
+                                 (size_t)sqlite3_column_bytes(st, c), JSON_DECODE_ANY, NULL);
+            if (v == NULL)
+                return set_err(s, RP_E_STORE, "%s: column %s holds bad JSON", what, name);
+        } else {
+            snprintf(key, sizeof key, "%s", name);
+            if (type == SQLITE_NULL)
+                v = json_null();
+            else if (type == SQLITE_INTEGER)
+                v = json_integer(sqlite3_column_int64(st, c));
+            else
+                v = json_stringn(col_text(st, c), (size_t)sqlite3_column_bytes(st, c));
         }
+        if (!put(row, key, v))
+            return set_err(s, RP_E_NOMEM, "%s: out of memory", what);
     }
-    if (rc != SQLITE_DONE)
-        return db_err(s, rc, what);
     return RP_OK;
 }
 
-/* Runs statement id with text ?1 (may be NULL) and, when limit > 0, integer
- * ?2, collecting the rows as rows_json() does into a new array *out. */
-static rp_status query_json(struct sqlite_store *s, enum stmt_id id, const char *arg, int64_t limit,
+/* Runs statement id with args, collecting the rows as row_json() does into a
+ * new array *out (the caller's). */
+static rp_status query_json(struct sqlite_store *s, enum stmt_id id, struct sq_args args,
                             json_t **out, const char *what)
 {
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return set_err(s, RP_E_NOMEM, "%s: out of memory", what);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, id, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        if (sqlite3_bind_parameter_count(st) >= 1)
-            bind_text(&b, 1, arg);
-        if (limit > 0)
-            bind_int(&b, 2, limit);
-        ret = b.rc == SQLITE_OK ? rows_json(s, st, arr, what) : db_err(s, b.rc, what);
-        stmt_done(st);
-    }
-    if (ret != RP_OK) {
-        json_decref(arr);
-        return ret;
-    }
-    *out = arr;
-    return RP_OK;
+    return query_array(s, id, args, row_json, what, what, out);
 }
 
 /* A JSON value as compact text for a column; NULL stays NULL. */
@@ -1780,37 +1722,26 @@ static rp_status sq_playbook_put(struct store *base, const char *name, const cha
                                  bool *created)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_PLAYBOOK_FIND, &st);
+    int64_t known = 0;
+    bool found = false;
+    rp_status ret = query_one(s, ST_PLAYBOOK_FIND, ARGS(A_TEXT(name), A_TEXT(sha256)), row_int64,
+                              &known, &found, "looking up a playbook version");
     if (ret != RP_OK)
         return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    bind_text(&b, 2, sha256);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW) {
-        *version = sqlite3_column_int(st, 0);
+    if (found) {
+        *version = (int)known;
         *created = false;
-        stmt_done(st);
         return RP_OK;
     }
-    stmt_done(st);
-    if (rc != SQLITE_DONE)
-        return db_err(s, rc, "looking up a playbook version");
     int64_t maxv = 0;
-    ret = count_query(s, ST_PLAYBOOK_MAXVER, name, &maxv, "numbering a playbook version");
+    ret = count_query(s, ST_PLAYBOOK_MAXVER, ARGS(A_TEXT(name)), &maxv,
+                      "numbering a playbook version");
     if (ret != RP_OK)
         return ret;
-    ret = stmt_get(s, ST_PLAYBOOK_INSERT, &st);
-    if (ret != RP_OK)
-        return ret;
-    b = (struct binder){st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    bind_int(&b, 2, maxv + 1);
-    bind_text(&b, 3, sha256);
-    bind_textn(&b, 4, text, len);
-    bind_int(&b, 5, now_ms);
-    ret = step_done(s, st, b.rc, "storing a playbook version");
+    ret = exec_args(
+        s, ST_PLAYBOOK_INSERT,
+        ARGS(A_TEXT(name), A_INT(maxv + 1), A_TEXT(sha256), A_TEXTN(text, len), A_INT(now_ms)),
+        "storing a playbook version");
     if (ret == RP_OK) {
         *version = (int)(maxv + 1);
         *created = true;
@@ -1818,36 +1749,41 @@ static rp_status sq_playbook_put(struct store *base, const char *name, const cha
     return ret;
 }
 
+/* Where playbook_read() puts a version's text (malloc'd, the caller's), its
+ * length and its number. */
+struct playbook_out {
+    char **text;
+    size_t *len;
+    int *version;
+};
+
+/* A row function: the current row's version and a copy of its text into the
+ * playbook_out. */
+static rp_status playbook_read(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct playbook_out *p = ctx;
+    size_t n = (size_t)sqlite3_column_bytes(st, 1);
+    char *t = malloc(n + 1);
+    if (t == NULL)
+        return set_err(s, RP_E_NOMEM, "playbook text: out of memory");
+    memcpy(t, col_text(st, 1), n);
+    t[n] = '\0';
+    *p->text = t;
+    *p->len = n;
+    *p->version = sqlite3_column_int(st, 0);
+    return RP_OK;
+}
+
 static rp_status sq_playbook_text(struct store *base, const char *name, int version, char **text,
                                   size_t *len, int *version_out)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_PLAYBOOK_TEXT, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    bind_int(&b, 2, version);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
-        char *t = malloc(n + 1);
-        if (t == NULL) {
-            ret = set_err(s, RP_E_NOMEM, "playbook text: out of memory");
-        } else {
-            memcpy(t, col_text(st, 1), n);
-            t[n] = '\0';
-            *text = t;
-            *len = n;
-            *version_out = sqlite3_column_int(st, 0);
-        }
-    } else if (rc == SQLITE_DONE) {
+    struct playbook_out p = {text, len, version_out};
+    bool found = false;
+    rp_status ret = query_one(s, ST_PLAYBOOK_TEXT, ARGS(A_TEXT(name), A_INT(version)),
+                              playbook_read, &p, &found, "reading a playbook version");
+    if (ret == RP_OK && !found)
         ret = set_err(s, RP_E_NOTFOUND, "no playbook '%s' version %d", name, version);
-    } else {
-        ret = db_err(s, rc, "reading a playbook version");
-    }
-    stmt_done(st);
     return ret;
 }
 
@@ -1860,63 +1796,34 @@ static rp_status sq_run_insert(struct store *base, const struct store_run *r)
     char *context = json_text(r->context);
     if (context == NULL)
         return set_err(s, RP_E_NOMEM, "run context: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_RUN_INSERT, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_text(&b, 1, r->id);
-        bind_text(&b, 2, r->playbook);
-        bind_int(&b, 3, r->version);
-        bind_text(&b, 4, r->trigger);
-        bind_text(&b, 5, r->dedup_key);
-        bind_text(&b, 6, r->alert_id);
-        bind_text(&b, 7, r->case_id);
-        bind_text(&b, 8, r->mode);
-        bind_text(&b, 9, context);
-        bind_int(&b, 10, r->created_ms);
-        ret = step_done(s, st, b.rc, "storing a run");
-        /* OR IGNORE: a taken dedup key is an answer, not a failed statement
-         * that would abort the group's transaction */
-        if (ret == RP_OK && sqlite3_changes(s->db) == 0)
-            ret = set_err(s, RP_E_EXISTS, "a run for '%s' exists already",
-                          r->dedup_key != NULL ? r->dedup_key : r->id);
-    }
+    rp_status ret =
+        exec_args(s, ST_RUN_INSERT,
+                  ARGS(A_TEXT(r->id), A_TEXT(r->playbook), A_INT(r->version), A_TEXT(r->trigger),
+                       A_TEXT(r->dedup_key), A_TEXT(r->alert_id), A_TEXT(r->case_id),
+                       A_TEXT(r->mode), A_TEXT(context), A_INT(r->created_ms)),
+                  "storing a run");
+    /* OR IGNORE: a taken dedup key is an answer, not a failed statement
+     * that would abort the group's transaction */
+    if (ret == RP_OK && sqlite3_changes(s->db) == 0)
+        ret = set_err(s, RP_E_EXISTS, "a run for '%s' exists already",
+                      r->dedup_key != NULL ? r->dedup_key : r->id);
     free(context);
     return ret;
 }
 
 static rp_status sq_run_dedup_exists(struct store *base, const char *key, bool *found)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_RUN_DEDUP, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, key);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-        *found = rc == SQLITE_ROW;
-    else
-        ret = db_err(s, rc, "looking up a run");
-    stmt_done(st);
-    return ret;
+    return query_one(sq(base), ST_RUN_DEDUP, ARGS(A_TEXT(key)), NULL, NULL, found,
+                     "looking up a run");
 }
 
 static rp_status sq_run_status(struct store *base, const char *id, const char *status,
                                const char *error, int64_t now_ms)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_RUN_STATUS, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, id);
-    bind_text(&b, 2, status);
-    bind_text(&b, 3, error);
-    bind_int(&b, 4, now_ms);
-    ret = step_done(s, st, b.rc, "updating a run");
+    rp_status ret =
+        exec_args(s, ST_RUN_STATUS, ARGS(A_TEXT(id), A_TEXT(status), A_TEXT(error), A_INT(now_ms)),
+                  "updating a run");
     if (ret == RP_OK && sqlite3_changes(s->db) == 0)
         ret = set_err(s, RP_E_NOTFOUND, "no run '%s'", id);
     return ret;
@@ -1929,36 +1836,36 @@ static rp_status sq_run_event_add(struct store *base, const char *run_id, int64_
     char *text = NULL;
     if (data != NULL && (text = json_text(data)) == NULL)
         return set_err(s, RP_E_NOMEM, "run event: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_RUN_EVENT_ADD, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_text(&b, 1, run_id);
-        bind_int(&b, 2, seq);
-        bind_int(&b, 3, ts_ms);
-        bind_text(&b, 4, type);
-        bind_text(&b, 5, key);
-        bind_text(&b, 6, text);
-        ret = step_done(s, st, b.rc, "storing a run event");
-    }
+    rp_status ret = exec_args(
+        s, ST_RUN_EVENT_ADD,
+        ARGS(A_TEXT(run_id), A_INT(seq), A_INT(ts_ms), A_TEXT(type), A_TEXT(key), A_TEXT(text)),
+        "storing a run event");
     free(text);
     return ret;
 }
 
 static rp_status sq_run_events(struct store *base, const char *run_id, json_t **out)
 {
-    return query_json(sq(base), ST_RUN_EVENTS, run_id, 0, out, "reading a run's events");
+    return query_json(sq(base), ST_RUN_EVENTS, ARGS(A_TEXT(run_id)), out, "reading a run's events");
 }
 
 static rp_status sq_run_unfinished(struct store *base, json_t **out)
 {
-    return query_json(sq(base), ST_RUN_UNFINISHED, NULL, 0, out, "reading unfinished runs");
+    return query_json(sq(base), ST_RUN_UNFINISHED, NO_ARGS, out, "reading unfinished runs");
+}
+
+/* A list's LIMIT: none (NULL) unless it is positive as an int64_t. */
+static struct sq_arg a_limit(size_t limit)
+{
+    int64_t n = (int64_t)limit;
+    return n > 0 ? A_INT(n) : A_NULL;
 }
 
 static rp_status sq_run_list_json(struct store *base, const char *status, size_t limit,
                                   json_t **out)
 {
-    return query_json(sq(base), ST_RUN_LIST, status, (int64_t)limit, out, "listing runs");
+    return query_json(sq(base), ST_RUN_LIST, ARGS(A_TEXT(status), a_limit(limit)), out,
+                      "listing runs");
 }
 
 static rp_status sq_run_show_json(struct store *base, const char *id_or_prefix, json_t **out)
@@ -1972,7 +1879,7 @@ static rp_status sq_run_show_json(struct store *base, const char *id_or_prefix, 
     for (size_t i = 0; i <= n; i++)
         key[i] = (char)toupper((unsigned char)id_or_prefix[i]);
     json_t *rows = NULL;
-    rp_status ret = query_json(s, ST_RUN_GET_RANGE, key, 0, &rows, "looking up a run");
+    rp_status ret = query_json(s, ST_RUN_GET_RANGE, ARGS(A_TEXT(key)), &rows, "looking up a run");
     if (ret != RP_OK)
         return ret;
     if (json_array_size(rows) != 1) {
@@ -2006,22 +1913,12 @@ static rp_status sq_prompt_put(struct store *base, const struct store_prompt *p)
     char *options = json_text(p->options);
     if (options == NULL)
         return set_err(s, RP_E_NOMEM, "prompt: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_PROMPT_PUT, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_text(&b, 1, p->id);
-        bind_text(&b, 2, p->run_id);
-        bind_text(&b, 3, p->step_key);
-        bind_text(&b, 4, p->to);
-        bind_text(&b, 5, p->role);
-        bind_text(&b, 6, p->question);
-        bind_text(&b, 7, options);
-        bind_text(&b, 8, p->default_option);
-        bind_int(&b, 9, p->created_ms);
-        bind_int(&b, 10, p->deadline_ms);
-        ret = step_done(s, st, b.rc, "storing a prompt");
-    }
+    rp_status ret =
+        exec_args(s, ST_PROMPT_PUT,
+                  ARGS(A_TEXT(p->id), A_TEXT(p->run_id), A_TEXT(p->step_key), A_TEXT(p->to),
+                       A_TEXT(p->role), A_TEXT(p->question), A_TEXT(options),
+                       A_TEXT(p->default_option), A_INT(p->created_ms), A_INT(p->deadline_ms)),
+                  "storing a prompt");
     free(options);
     return ret;
 }
@@ -2030,7 +1927,7 @@ static rp_status sq_prompt_get_json(struct store *base, const char *id, json_t *
 {
     struct sqlite_store *s = sq(base);
     json_t *rows = NULL;
-    rp_status ret = query_json(s, ST_PROMPT_GET, id, 0, &rows, "reading a prompt");
+    rp_status ret = query_json(s, ST_PROMPT_GET, ARGS(A_TEXT(id)), &rows, "reading a prompt");
     if (ret != RP_OK)
         return ret;
     if (json_array_size(rows) == 0) {
@@ -2073,16 +1970,9 @@ static rp_status prompt_answer_tx(struct sqlite_store *s, const char *id, const 
     json_decref(p);
     if (ret != RP_OK)
         return ret;
-    sqlite3_stmt *st = NULL;
-    ret = stmt_get(s, ST_PROMPT_ANSWER, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, id);
-    bind_text(&b, 2, option);
-    bind_text(&b, 3, by);
-    bind_int(&b, 4, now_ms);
-    ret = step_done(s, st, b.rc, "answering a prompt");
+    ret =
+        exec_args(s, ST_PROMPT_ANSWER, ARGS(A_TEXT(id), A_TEXT(option), A_TEXT(by), A_INT(now_ms)),
+                  "answering a prompt");
     if (ret == RP_OK && sqlite3_changes(s->db) == 0)
         ret = set_err(s, RP_E_EXISTS, "prompt %s was answered already", id);
     return ret;
@@ -2092,72 +1982,44 @@ static rp_status sq_prompt_answer(struct store *base, const char *id, const char
                                   const char *by, int64_t now_ms)
 {
     struct sqlite_store *s = sq(base);
-    bool own = sqlite3_get_autocommit(s->db) != 0;
-    rp_status ret = RP_OK;
-    if (own && (ret = sq_begin(base)) != RP_OK)
+    bool own = false;
+    rp_status ret = own_begin(s, &own);
+    if (ret != RP_OK)
         return ret;
-    ret = prompt_answer_tx(s, id, option, by, now_ms);
-    if (own) {
-        if (ret == RP_OK)
-            ret = sq_commit(base);
-        else
-            sq_rollback(base);
-    }
-    return ret;
+    return own_end(s, own, prompt_answer_tx(s, id, option, by, now_ms));
 }
 
 static rp_status sq_prompt_expire(struct store *base, const char *id, int64_t now_ms)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_PROMPT_EXPIRE, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, id);
-    bind_int(&b, 2, now_ms);
-    ret = step_done(s, st, b.rc, "expiring a prompt");
+    rp_status ret =
+        exec_args(s, ST_PROMPT_EXPIRE, ARGS(A_TEXT(id), A_INT(now_ms)), "expiring a prompt");
     if (ret == RP_OK && sqlite3_changes(s->db) == 0)
         ret = set_err(s, RP_E_EXISTS, "prompt %s is not open", id);
     return ret;
 }
 
+/* A row function: the current row's prompt id onto the sq_rows. */
+static rp_status prompt_id_row(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct sq_rows *rows = ctx;
+    if (json_array_append_new(rows->arr, json_string(col_text(st, 0))) != 0)
+        return set_err(s, RP_E_NOMEM, "prompts: out of memory");
+    return RP_OK;
+}
+
 static rp_status sq_prompt_answered_since(struct store *base, int64_t since_ms, json_t **out)
 {
-    struct sqlite_store *s = sq(base);
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return set_err(s, RP_E_NOMEM, "prompts: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_PROMPT_ANSWERED_SINCE, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_int(&b, 1, since_ms);
-        bind_int(&b, 2, RP_PROMPT_POLL_MAX);
-        int rc = b.rc;
-        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (json_array_append_new(arr, json_string(col_text(st, 0))) != 0) {
-                ret = set_err(s, RP_E_NOMEM, "prompts: out of memory");
-                break;
-            }
-            rc = SQLITE_OK;
-        }
-        if (ret == RP_OK && rc != SQLITE_DONE)
-            ret = db_err(s, rc, "polling answered prompts");
-        stmt_done(st);
-    }
-    if (ret != RP_OK) {
-        json_decref(arr);
-        return ret;
-    }
-    *out = arr;
-    return RP_OK;
+    return query_array(sq(base), ST_PROMPT_ANSWERED_SINCE,
+                       ARGS(A_INT(since_ms), A_INT(RP_PROMPT_POLL_MAX)), prompt_id_row, "prompts",
+                       "polling answered prompts", out);
 }
 
 static rp_status sq_prompt_list_json(struct store *base, const char *status, size_t limit,
                                      json_t **out)
 {
-    return query_json(sq(base), ST_PROMPT_LIST, status, (int64_t)limit, out, "listing prompts");
+    return query_json(sq(base), ST_PROMPT_LIST, ARGS(A_TEXT(status), a_limit(limit)), out,
+                      "listing prompts");
 }
 
 /* --- secrets ------------------------------------------------------------------------------- */
@@ -2166,17 +2028,10 @@ static rp_status sq_secret_put(struct store *base, const char *name, const unsig
                                size_t nonce_len, const unsigned char *ct, size_t ct_len,
                                int64_t updated_ms)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_SECRET_PUT, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    bind_blob(&b, 2, nonce, nonce_len);
-    bind_blob(&b, 3, ct, ct_len);
-    bind_int(&b, 4, updated_ms);
-    return step_done(s, st, b.rc, "storing a secret");
+    return exec_args(
+        sq(base), ST_SECRET_PUT,
+        ARGS(A_TEXT(name), A_BLOB(nonce, nonce_len), A_BLOB(ct, ct_len), A_INT(updated_ms)),
+        "storing a secret");
 }
 
 /* A copy of blob column col in a new buffer (at least one byte, so that an
@@ -2192,50 +2047,54 @@ static unsigned char *col_blob(sqlite3_stmt *st, int col, size_t *len)
     return out;
 }
 
+/* Where secret_read() puts copies of a secret's nonce and ciphertext (the
+ * caller's, to free). */
+struct secret_out {
+    unsigned char **nonce;
+    size_t *nonce_len;
+    unsigned char **ct;
+    size_t *ct_len;
+};
+
+/* A row function: copies of the current row's nonce and ciphertext into the
+ * secret_out; both or neither. */
+static rp_status secret_read(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct secret_out *o = ctx;
+    *o->nonce = col_blob(st, 0, o->nonce_len);
+    *o->ct = col_blob(st, 1, o->ct_len);
+    if (*o->nonce == NULL || *o->ct == NULL) {
+        free(*o->nonce);
+        free(*o->ct);
+        *o->nonce = *o->ct = NULL;
+        return set_err(s, RP_E_NOMEM, "reading a secret: out of memory");
+    }
+    return RP_OK;
+}
+
 static rp_status sq_secret_get(struct store *base, const char *name, unsigned char **nonce,
                                size_t *nonce_len, unsigned char **ct, size_t *ct_len)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_SECRET_GET, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW) {
-        *nonce = col_blob(st, 0, nonce_len);
-        *ct = col_blob(st, 1, ct_len);
-        if (*nonce == NULL || *ct == NULL) {
-            free(*nonce);
-            free(*ct);
-            *nonce = *ct = NULL;
-            ret = set_err(s, RP_E_NOMEM, "reading a secret: out of memory");
-        }
-    } else if (rc == SQLITE_DONE) {
+    struct secret_out o = {nonce, nonce_len, ct, ct_len};
+    bool found = false;
+    rp_status ret = query_one(s, ST_SECRET_GET, ARGS(A_TEXT(name)), secret_read, &o, &found,
+                              "reading a secret");
+    if (ret == RP_OK && !found)
         ret = set_err(s, RP_E_NOTFOUND, "no secret named '%s'", name);
-    } else {
-        ret = db_err(s, rc, "reading a secret");
-    }
-    stmt_done(st);
     return ret;
 }
 
 static rp_status sq_secret_list_json(struct store *base, json_t **out)
 {
-    return query_json(sq(base), ST_SECRET_LIST, NULL, RP_SECRETS_LIST_MAX, out, "listing secrets");
+    return query_json(sq(base), ST_SECRET_LIST, ARGS(A_NULL, A_INT(RP_SECRETS_LIST_MAX)), out,
+                      "listing secrets");
 }
 
 static rp_status sq_secret_remove(struct store *base, const char *name)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_SECRET_REMOVE, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    ret = step_done(s, st, b.rc, "removing a secret");
+    rp_status ret = exec_args(s, ST_SECRET_REMOVE, ARGS(A_TEXT(name)), "removing a secret");
     if (ret == RP_OK && sqlite3_changes(s->db) == 0)
         ret = set_err(s, RP_E_NOTFOUND, "no secret named '%s'", name);
     return ret;
@@ -2248,17 +2107,10 @@ static rp_status sq_guard_action_add(struct store *base, int64_t ts_ms, const ch
                                      json_t *targets)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_GUARD_ACTION_ADD, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_int(&b, 1, ts_ms);
-    bind_text(&b, 2, run_id);
-    bind_text(&b, 3, playbook);
-    bind_text(&b, 4, action);
-    bind_int(&b, 5, effect);
-    ret = step_done(s, st, b.rc, "recording a guarded action");
+    rp_status ret = exec_args(
+        s, ST_GUARD_ACTION_ADD,
+        ARGS(A_INT(ts_ms), A_TEXT(run_id), A_TEXT(playbook), A_TEXT(action), A_INT(effect)),
+        "recording a guarded action");
     if (ret != RP_OK)
         return ret;
     int64_t id = sqlite3_last_insert_rowid(s->db);
@@ -2269,14 +2121,10 @@ static rp_status sq_guard_action_add(struct store *base, int64_t ts_ms, const ch
         char key[600];
         snprintf(key, sizeof key, "%s:%s", json_string_value(json_object_get(t, "type")),
                  json_string_value(json_object_get(t, "value")));
-        if ((ret = stmt_get(s, ST_GUARD_TARGET_ADD, &st)) != RP_OK)
-            return ret;
-        b = (struct binder){st, SQLITE_OK};
-        bind_int(&b, 1, id);
-        bind_text(&b, 2, run_id);
-        bind_int(&b, 3, effect);
-        bind_text(&b, 4, key);
-        if ((ret = step_done(s, st, b.rc, "recording a guarded target")) != RP_OK)
+        ret = exec_args(s, ST_GUARD_TARGET_ADD,
+                        ARGS(A_INT(id), A_TEXT(run_id), A_INT(effect), A_TEXT(key)),
+                        "recording a guarded target");
+        if (ret != RP_OK)
             return ret;
     }
     return RP_OK;
@@ -2285,154 +2133,111 @@ static rp_status sq_guard_action_add(struct store *base, int64_t ts_ms, const ch
 static rp_status sq_guard_count(struct store *base, int64_t since_ms, const char *action,
                                 int effect, const char *playbook, int64_t *out)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_GUARD_COUNT, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_int(&b, 1, since_ms);
-    bind_text(&b, 2, action);
-    if (effect >= 0)
-        bind_int(&b, 3, effect);
-    bind_text(&b, 4, playbook);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    else
-        ret = db_err(s, rc, "counting guarded actions");
-    stmt_done(st);
-    return ret;
+    return count_query(sq(base), ST_GUARD_COUNT,
+                       ARGS(A_INT(since_ms), A_TEXT(action), effect >= 0 ? A_INT(effect) : A_NULL,
+                            A_TEXT(playbook)),
+                       out, "counting guarded actions");
+}
+
+/* A row function: the current row's text onto the sq_rows. A value that
+ * cannot be added is left out. */
+static rp_status target_row(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    (void)s;
+    struct sq_rows *rows = ctx;
+    json_array_append_new(rows->arr, json_string(col_text(st, 0)));
+    return RP_OK;
 }
 
 static rp_status sq_guard_run_targets(struct store *base, const char *run_id, int effect,
                                       json_t **out)
 {
-    struct sqlite_store *s = sq(base);
-    json_t *arr = json_array();
-    sqlite3_stmt *st = NULL;
-    rp_status ret = arr != NULL ? stmt_get(s, ST_GUARD_RUN_TARGETS, &st) : RP_E_NOMEM;
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_text(&b, 1, run_id);
-        bind_int(&b, 2, effect);
-        int rc = b.rc;
-        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            json_array_append_new(arr, json_string(col_text(st, 0)));
-            rc = SQLITE_OK;
-        }
-        if (rc != SQLITE_DONE)
-            ret = db_err(s, rc, "reading a run's targets");
-        stmt_done(st);
-    }
-    if (ret != RP_OK) {
-        json_decref(arr);
-        return ret;
-    }
-    *out = arr;
+    return query_array(sq(base), ST_GUARD_RUN_TARGETS, ARGS(A_TEXT(run_id), A_INT(effect)),
+                       target_row, NULL, "reading a run's targets", out);
+}
+
+/* Where guard_state_read() puts the kill switch's state. */
+struct guard_state_out {
+    bool *stopped;
+    int64_t *changed_ms;
+    char *by;
+    size_t by_cap;
+};
+
+/* A row function: the current row's kill switch state into the
+ * guard_state_out; a changer's name too long for it reads as "". */
+static rp_status guard_state_read(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    (void)s;
+    struct guard_state_out *g = ctx;
+    *g->stopped = sqlite3_column_int(st, 0) != 0;
+    *g->changed_ms = sqlite3_column_int64(st, 1);
+    if (g->by_cap > 0 && !col_copy(st, 2, g->by, g->by_cap))
+        g->by[0] = '\0';
     return RP_OK;
 }
 
 static rp_status sq_guard_state_get(struct store *base, bool *stopped, int64_t *changed_ms,
                                     char *by, size_t by_cap)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_GUARD_STATE_GET, &st);
-    if (ret != RP_OK)
-        return ret;
-    int rc = sqlite3_step(st);
     *stopped = false;
     *changed_ms = 0;
     if (by_cap > 0)
         by[0] = '\0';
-    if (rc == SQLITE_ROW) {
-        *stopped = sqlite3_column_int(st, 0) != 0;
-        *changed_ms = sqlite3_column_int64(st, 1);
-        if (by_cap > 0 && !col_copy(st, 2, by, by_cap))
-            by[0] = '\0';
-    } else if (rc != SQLITE_DONE) {
-        ret = db_err(s, rc, "reading the kill switch");
-    }
-    stmt_done(st);
-    return ret;
+    struct guard_state_out g = {stopped, changed_ms, by, by_cap};
+    bool found = false;
+    return query_one(sq(base), ST_GUARD_STATE_GET, NO_ARGS, guard_state_read, &g, &found,
+                     "reading the kill switch");
 }
 
 static rp_status sq_guard_state_set(struct store *base, bool stopped, const char *by, int64_t ts_ms)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_GUARD_STATE_SET, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_int(&b, 1, stopped ? 1 : 0);
-    bind_int(&b, 2, ts_ms);
-    bind_text(&b, 3, by);
-    return step_done(s, st, b.rc, "setting the kill switch");
+    return exec_args(sq(base), ST_GUARD_STATE_SET,
+                     ARGS(A_INT(stopped ? 1 : 0), A_INT(ts_ms), A_TEXT(by)),
+                     "setting the kill switch");
+}
+
+/* Where audit_last_read() puts the audit chain's last link. */
+struct audit_out {
+    int64_t *seq;
+    char *hash; /* 65 bytes */
+};
+
+/* A row function: the current row's sequence number and hash into the
+ * audit_out. */
+static rp_status audit_last_read(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    struct audit_out *a = ctx;
+    *a->seq = sqlite3_column_int64(st, 0);
+    if (!col_copy(st, 1, a->hash, 65))
+        return set_err(s, RP_E_STORE, "audit: a stored hash is too long");
+    return RP_OK;
 }
 
 static rp_status sq_audit_last(struct store *base, int64_t *seq, char hash[65])
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_AUDIT_LAST, &st);
-    if (ret != RP_OK)
-        return ret;
-    int rc = sqlite3_step(st);
     *seq = 0;
     hash[0] = '\0';
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(st, 0);
-        if (!col_copy(st, 1, hash, 65))
-            ret = set_err(s, RP_E_STORE, "audit: a stored hash is too long");
-    } else if (rc != SQLITE_DONE) {
-        ret = db_err(s, rc, "reading the audit chain");
-    }
-    stmt_done(st);
-    return ret;
+    struct audit_out a = {seq, hash};
+    bool found = false;
+    return query_one(sq(base), ST_AUDIT_LAST, NO_ARGS, audit_last_read, &a, &found,
+                     "reading the audit chain");
 }
 
 static rp_status sq_audit_put(struct store *base, int64_t seq, int64_t ts_ms, const char *actor,
                               const char *kind, const char *detail, const char *prev_hash,
                               const char *hash)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_AUDIT_PUT, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_int(&b, 1, seq);
-    bind_int(&b, 2, ts_ms);
-    bind_text(&b, 3, actor);
-    bind_text(&b, 4, kind);
-    bind_text(&b, 5, detail);
-    bind_text(&b, 6, prev_hash);
-    bind_text(&b, 7, hash);
-    return step_done(s, st, b.rc, "appending to the audit chain");
+    return exec_args(sq(base), ST_AUDIT_PUT,
+                     ARGS(A_INT(seq), A_INT(ts_ms), A_TEXT(actor), A_TEXT(kind), A_TEXT(detail),
+                          A_TEXT(prev_hash), A_TEXT(hash)),
+                     "appending to the audit chain");
 }
 
 static rp_status sq_audit_rows(struct store *base, int64_t after_seq, size_t limit, json_t **out)
 {
-    struct sqlite_store *s = sq(base);
-    json_t *arr = json_array();
-    sqlite3_stmt *st = NULL;
-    rp_status ret = arr != NULL ? stmt_get(s, ST_AUDIT_ROWS, &st) : RP_E_NOMEM;
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_int(&b, 1, after_seq);
-        bind_int(&b, 2, (int64_t)limit);
-        ret = b.rc == SQLITE_OK ? rows_json(s, st, arr, "reading the audit chain")
-                                : db_err(s, b.rc, "reading the audit chain");
-        stmt_done(st);
-    }
-    if (ret != RP_OK) {
-        json_decref(arr);
-        return ret;
-    }
-    *out = arr;
-    return RP_OK;
+    return query_array(sq(base), ST_AUDIT_ROWS, ARGS(A_INT(after_seq), A_INT((int64_t)limit)),
+                       row_json, NULL, "reading the audit chain", out);
 }
 
 static rp_status sq_containment_add(struct store *base, const char *id, const char *run_id,
@@ -2443,58 +2248,28 @@ static rp_status sq_containment_add(struct store *base, const char *id, const ch
     char *text = json_text(params);
     if (text == NULL)
         return set_err(s, RP_E_NOMEM, "containment: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CONTAINMENT_ADD, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_text(&b, 1, id);
-        bind_text(&b, 2, run_id);
-        bind_text(&b, 3, action);
-        bind_text(&b, 4, release_action);
-        bind_text(&b, 5, text);
-        bind_int(&b, 6, until_ms);
-        bind_int(&b, 7, ts_ms);
-        ret = step_done(s, st, b.rc, "recording a containment");
-    }
+    rp_status ret =
+        exec_args(s, ST_CONTAINMENT_ADD,
+                  ARGS(A_TEXT(id), A_TEXT(run_id), A_TEXT(action), A_TEXT(release_action),
+                       A_TEXT(text), A_INT(until_ms), A_INT(ts_ms)),
+                  "recording a containment");
     free(text);
     return ret;
 }
 
 static rp_status sq_containment_due(struct store *base, int64_t now_ms, json_t **out)
 {
-    struct sqlite_store *s = sq(base);
-    json_t *arr = json_array();
-    sqlite3_stmt *st = NULL;
-    rp_status ret = arr != NULL ? stmt_get(s, ST_CONTAINMENT_DUE, &st) : RP_E_NOMEM;
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_int(&b, 1, now_ms);
-        ret = b.rc == SQLITE_OK ? rows_json(s, st, arr, "reading due containments")
-                                : db_err(s, b.rc, "reading due containments");
-        stmt_done(st);
-    }
-    if (ret != RP_OK) {
-        json_decref(arr);
-        return ret;
-    }
-    *out = arr;
-    return RP_OK;
+    return query_array(sq(base), ST_CONTAINMENT_DUE, ARGS(A_INT(now_ms)), row_json, NULL,
+                       "reading due containments", out);
 }
 
 static rp_status sq_containment_set(struct store *base, const char *id, const char *status,
                                     int64_t until_ms, int64_t ts_ms)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CONTAINMENT_SET, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, id);
-    bind_text(&b, 2, status);
-    bind_int(&b, 3, until_ms);
-    bind_int(&b, 4, ts_ms);
-    ret = step_done(s, st, b.rc, "updating a containment");
+    rp_status ret = exec_args(s, ST_CONTAINMENT_SET,
+                              ARGS(A_TEXT(id), A_TEXT(status), A_INT(until_ms), A_INT(ts_ms)),
+                              "updating a containment");
     if (ret == RP_OK && sqlite3_changes(s->db) == 0)
         ret = set_err(s, RP_E_NOTFOUND, "no containment '%s'", id);
     return ret;
@@ -2502,51 +2277,42 @@ static rp_status sq_containment_set(struct store *base, const char *id, const ch
 
 static rp_status sq_containment_list_json(struct store *base, json_t **out)
 {
-    return query_json(sq(base), ST_CONTAINMENT_LIST, NULL, 0, out, "listing containments");
+    return query_json(sq(base), ST_CONTAINMENT_LIST, ARGS(A_NULL), out, "listing containments");
 }
 
 static rp_status sq_blocklist_add(struct store *base, const char *name, const char *type,
                                   const char *value, int64_t expires_ms, const char *source,
                                   int64_t now_ms)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_BLOCKLIST_ADD, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    bind_text(&b, 2, value);
-    bind_text(&b, 3, type);
-    bind_int(&b, 4, now_ms);
-    if (expires_ms > 0)
-        bind_int(&b, 5, expires_ms);
-    bind_text(&b, 6, source);
-    return step_done(s, st, b.rc, "adding to a blocklist");
+    return exec_args(sq(base), ST_BLOCKLIST_ADD,
+                     ARGS(A_TEXT(name), A_TEXT(value), A_TEXT(type), A_INT(now_ms),
+                          expires_ms > 0 ? A_INT(expires_ms) : A_NULL, A_TEXT(source)),
+                     "adding to a blocklist");
+}
+
+/* The caller's function for each value of a blocklist, and its argument. */
+struct blocklist_each {
+    void (*fn)(void *ctx, const char *value);
+    void *ctx;
+};
+
+/* A row function: the current row's value to the blocklist_each's function. */
+static rp_status blocklist_row(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    (void)s;
+    struct blocklist_each *e = ctx;
+    e->fn(e->ctx, col_text(st, 0));
+    return RP_OK;
 }
 
 static rp_status sq_blocklist_each(struct store *base, const char *name, int64_t now_ms,
                                    size_t limit, void (*fn)(void *ctx, const char *value),
                                    void *ctx)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_BLOCKLIST_LIST, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    bind_int(&b, 2, now_ms);
-    bind_int(&b, 3, (int64_t)limit);
-    int rc = b.rc;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fn(ctx, col_text(st, 0));
-        rc = SQLITE_OK;
-    }
-    if (rc != SQLITE_DONE)
-        ret = db_err(s, rc, "reading a blocklist");
-    stmt_done(st);
-    return ret;
+    struct blocklist_each e = {fn, ctx};
+    return query_rows(sq(base), ST_BLOCKLIST_LIST,
+                      ARGS(A_TEXT(name), A_INT(now_ms), A_INT((int64_t)limit)), blocklist_row, &e,
+                      "reading a blocklist");
 }
 
 /* --- post-mortems and KPIs ------------------------------------------------------------------ */
@@ -2559,65 +2325,63 @@ static rp_status sq_postmortem_add(struct store *base, const char *case_id, cons
     char *rails = json_text(guard_rails);
     if (rails == NULL)
         return set_err(s, RP_E_NOMEM, "post-mortem: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_POSTMORTEM_ADD, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_text(&b, 1, case_id);
-        bind_text(&b, 2, root_cause);
-        bind_text(&b, 3, lessons);
-        bind_text(&b, 4, rails);
-        bind_text(&b, 5, author);
-        bind_int(&b, 6, created_ms);
-        ret = step_done(s, st, b.rc, "storing a post-mortem");
-    }
+    rp_status ret = exec_args(s, ST_POSTMORTEM_ADD,
+                              ARGS(A_TEXT(case_id), A_TEXT(root_cause), A_TEXT(lessons),
+                                   A_TEXT(rails), A_TEXT(author), A_INT(created_ms)),
+                              "storing a post-mortem");
     free(rails);
     return ret;
 }
 
 static rp_status sq_postmortem_list_json(struct store *base, const char *case_id, json_t **out)
 {
-    return query_json(sq(base), ST_POSTMORTEM_LIST, case_id, 0, out, "reading post-mortems");
+    return query_json(sq(base), ST_POSTMORTEM_LIST, ARGS(A_TEXT(case_id)), out,
+                      "reading post-mortems");
+}
+
+/* A KPI query's LIMIT: limit, capped at what SQLite's integer holds. */
+static struct sq_arg a_kpi_limit(size_t limit)
+{
+    return A_INT(limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+}
+
+/* The caller's function for each case of a period, and its argument. */
+struct kpi_each {
+    store_kpi_case_fn fn;
+    void *arg;
+};
+
+/* A row function: the current row's case to the kpi_each's function, whose
+ * failure ends the query. */
+static rp_status kpi_case_row(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    (void)s;
+    struct kpi_each *e = ctx;
+    struct store_kpi_case c = {
+        .id = col_text(st, 0),
+        .kind = col_text(st, 1),
+        .source = col_text(st, 2),
+        .status = col_text(st, 3),
+        .severity = sqlite3_column_int(st, 4),
+        .detected_ms = sqlite3_column_int64(st, 5),
+        .created_ms = sqlite3_column_int64(st, 6),
+        .acknowledged_ms = sqlite3_column_int64(st, 7),
+        .contained_ms = sqlite3_column_int64(st, 8),
+        .resolved_ms = sqlite3_column_int64(st, 9),
+        .human = sqlite3_column_int(st, 10) != 0,
+        .postmortem = sqlite3_column_int(st, 11) != 0,
+        .playbooks = col_text(st, 12),
+    };
+    return e->fn(e->arg, &c);
 }
 
 static rp_status sq_kpi_cases(struct store *base, int64_t from_ms, int64_t to_ms, size_t limit,
                               store_kpi_case_fn fn, void *arg)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_KPI_CASES, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_int(&b, 1, from_ms);
-    bind_int(&b, 2, to_ms);
-    bind_int(&b, 3, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-    int rc = b.rc;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_kpi_case c = {
-            .id = col_text(st, 0),
-            .kind = col_text(st, 1),
-            .source = col_text(st, 2),
-            .status = col_text(st, 3),
-            .severity = sqlite3_column_int(st, 4),
-            .detected_ms = sqlite3_column_int64(st, 5),
-            .created_ms = sqlite3_column_int64(st, 6),
-            .acknowledged_ms = sqlite3_column_int64(st, 7),
-            .contained_ms = sqlite3_column_int64(st, 8),
-            .resolved_ms = sqlite3_column_int64(st, 9),
-            .human = sqlite3_column_int(st, 10) != 0,
-            .postmortem = sqlite3_column_int(st, 11) != 0,
-            .playbooks = col_text(st, 12),
-        };
-        ret = fn(arg, &c);
-        if (ret != RP_OK)
-            break;
-        rc = SQLITE_OK;
-    }
-    if (ret == RP_OK && rc != SQLITE_DONE)
-        ret = db_err(s, rc, "reading the cases of a period");
-    stmt_done(st);
-    return ret;
+    struct kpi_each e = {fn, arg};
+    return query_rows(sq(base), ST_KPI_CASES,
+                      ARGS(A_INT(from_ms), A_INT(to_ms), a_kpi_limit(limit)), kpi_case_row, &e,
+                      "reading the cases of a period");
 }
 
 static rp_status sq_kpi_rows_json(struct store *base, enum store_kpi_query q, int64_t a, int64_t b,
@@ -2631,25 +2395,16 @@ static rp_status sq_kpi_rows_json(struct store *base, enum store_kpi_query q, in
     struct sqlite_store *s = sq(base);
     if ((size_t)q >= sizeof IDS / sizeof IDS[0])
         return set_err(s, RP_E_USAGE, "no KPI query %d", (int)q);
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return set_err(s, RP_E_NOMEM, "KPIs: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, IDS[q], &st);
-    if (ret == RP_OK) {
-        struct binder bd = {st, SQLITE_OK};
-        bind_int(&bd, 1, a);
-        bind_int(&bd, 2, b);
-        bind_int(&bd, 3, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-        ret = bd.rc == SQLITE_OK ? rows_json(s, st, arr, "reading KPIs")
-                                 : db_err(s, bd.rc, "reading KPIs");
-        stmt_done(st);
-    }
-    if (ret != RP_OK) {
-        json_decref(arr);
-        return ret;
-    }
-    *out = arr;
+    return query_array(s, IDS[q], ARGS(A_INT(a), A_INT(b), a_kpi_limit(limit)), row_json, "KPIs",
+                       "reading KPIs", out);
+}
+
+/* A row function: the current row's JSON text, parsed, into the json_t * ctx
+ * points to (NULL when it is not JSON). */
+static rp_status cursor_read(struct sqlite_store *s, sqlite3_stmt *st, void *ctx)
+{
+    (void)s;
+    *(json_t **)ctx = json_loadb(col_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
     return RP_OK;
 }
 
@@ -2657,21 +2412,11 @@ static rp_status sq_source_cursor_get(struct store *base, const char *name, json
 {
     struct sqlite_store *s = sq(base);
     *out = NULL;
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CURSOR_GET, &st);
-    if (ret != RP_OK)
-        return ret;
-    struct binder b = {st, SQLITE_OK};
-    bind_text(&b, 1, name);
-    int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-    if (rc == SQLITE_ROW) {
-        *out = json_loadb(col_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
-        if (*out == NULL)
-            ret = set_err(s, RP_E_STORE, "the saved position of source %s is not JSON", name);
-    } else if (rc != SQLITE_DONE) {
-        ret = db_err(s, rc, "reading a source position");
-    }
-    stmt_done(st);
+    bool found = false;
+    rp_status ret = query_one(s, ST_CURSOR_GET, ARGS(A_TEXT(name)), cursor_read, out, &found,
+                              "reading a source position");
+    if (ret == RP_OK && found && *out == NULL)
+        ret = set_err(s, RP_E_STORE, "the saved position of source %s is not JSON", name);
     return ret;
 }
 
@@ -2682,15 +2427,8 @@ static rp_status sq_source_cursor_put(struct store *base, const char *name, json
     char *text = json_text(state);
     if (text == NULL)
         return set_err(s, RP_E_NOMEM, "source position: out of memory");
-    sqlite3_stmt *st = NULL;
-    rp_status ret = stmt_get(s, ST_CURSOR_PUT, &st);
-    if (ret == RP_OK) {
-        struct binder b = {st, SQLITE_OK};
-        bind_text(&b, 1, name);
-        bind_text(&b, 2, text);
-        bind_int(&b, 3, now_ms);
-        ret = step_done(s, st, b.rc, "saving a source position");
-    }
+    rp_status ret = exec_args(s, ST_CURSOR_PUT, ARGS(A_TEXT(name), A_TEXT(text), A_INT(now_ms)),
+                              "saving a source position");
     free(text);
     return ret;
 }
