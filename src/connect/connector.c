@@ -8,6 +8,7 @@
 #include "connect/connect_internal.h"
 #include "connect/secrets.h"
 #include "core/limits.h"
+#include "core/time.h"
 #include "engine/action.h"
 
 #include <sodium.h>
@@ -38,20 +39,6 @@ struct connectors {
     size_t n;
 };
 
-/* Instance names become action prefixes: the same rule as playbook step ids. */
-static bool name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 rp_status connectors_load(json_t *section, const struct connector_env *env, struct connectors **out,
                           struct rp_error *err)
 {
@@ -75,7 +62,7 @@ rp_status connectors_load(json_t *section, const struct connector_env *env, stru
     rp_status st = RP_OK;
     json_object_foreach(section, name, conf)
     {
-        if (!name_ok(name)) {
+        if (!connector_name_ok(name)) {
             st = rp_error_set(err, RP_E_INVALID,
                               "connectors.%s: instance names are 1-64 of a-z 0-9 _ -", name);
             break;
@@ -224,4 +211,91 @@ void connector_secret_free(char *s)
         return;
     sodium_memzero(s, strlen(s));
     free(s);
+}
+
+rp_status connector_bool(const char *instance, json_t *conf, const char *key, bool dflt,
+                         enum connector_null null, bool *out, struct rp_error *err)
+{
+    json_t *v = json_object_get(conf, key);
+    *out = dflt;
+    if (v == NULL || (json_is_null(v) && null == CONNECTOR_NULL_DEFAULT))
+        return RP_OK;
+    if (!json_is_boolean(v))
+        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: true or false", instance, key);
+    *out = json_is_true(v);
+    return RP_OK;
+}
+
+rp_status connector_duration(const char *instance, json_t *conf, const char *key, int64_t dflt_ms,
+                             const struct connector_duration_spec *d, int64_t *out_ms,
+                             struct rp_error *err)
+{
+    json_t *v = json_object_get(conf, key);
+    *out_ms = dflt_ms;
+    if (v == NULL || (json_is_null(v) && d->null == CONNECTOR_NULL_DEFAULT))
+        return RP_OK;
+    int64_t ms = 0;
+    struct rp_error e2;
+    if (json_is_integer(v))
+        ms = json_integer_value(v) * 1000;
+    else if (!json_is_string(v))
+        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: %s", instance, key, d->expected);
+    else if (time_parse_duration(json_string_value(v), &ms, &e2) != RP_OK)
+        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: %s", instance, key,
+                            d->hide_reason ? d->expected : e2.msg);
+    if (ms < d->min_ms || ms > d->max_ms)
+        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: %s", instance, key, d->range);
+    *out_ms = ms;
+    return RP_OK;
+}
+
+bool connector_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+rp_status connector_mail_link_read(const char *instance, json_t *conf,
+                                   const struct connector_duration_spec *d,
+                                   struct connector_mail_link *l, struct rp_error *err)
+{
+    int64_t connect_ms = 0, ms = 0;
+    rp_status st =
+        connector_bool(instance, conf, "starttls", false, CONNECTOR_NULL_REJECT, &l->starttls, err);
+    if (st == RP_OK)
+        st = connector_bool(instance, conf, "tls_verify", true, CONNECTOR_NULL_REJECT, &l->verify,
+                            err);
+    if (st == RP_OK)
+        st = connector_duration(instance, conf, "connect_timeout",
+                                RP_MAIL_CONNECT_TIMEOUT_S * 1000L, d, &connect_ms, err);
+    if (st == RP_OK)
+        st = connector_duration(instance, conf, "timeout", RP_MAIL_TIMEOUT_S * 1000L, d, &ms, err);
+    l->connect_timeout_ms = (long)connect_ms;
+    l->timeout_ms = (long)ms;
+    return st;
+}
+
+void connector_mail_link_apply(const struct connector_mail_link *l, CURL *c, const char *protocols,
+                               char *errbuf)
+{
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, l->connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, l->timeout_ms);
+    if (l->starttls)
+        curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    if (!l->verify) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (l->ca_file != NULL)
+        curl_easy_setopt(c, CURLOPT_CAINFO, l->ca_file);
 }

@@ -40,6 +40,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct secrets;
 struct uv_loop_s;
@@ -127,5 +128,53 @@ rp_status connector_keys_check(const char *instance, json_t *conf, const char *c
 
 /* Overwrites then frees a string that may hold a secret. Accepts NULL. */
 void connector_secret_free(char *s);
+
+/* The readers below name a key "connectors.INSTANCE.KEY" in their messages;
+ * for a mapping nested in the section, INSTANCE may be the path to it
+ * ("mail.sources.inbox"), with conf that mapping. */
+
+/* What a reader makes of a key whose value is null (YAML `key:` with nothing
+ * after it). Modules differ, and a module keeps what it always accepted. */
+enum connector_null {
+    CONNECTOR_NULL_REJECT,  /* a value of the wrong type: an error */
+    CONNECTOR_NULL_DEFAULT, /* the same as an absent key */
+};
+
+/* The value of key in conf as a boolean in *out: dflt when absent (or null,
+ * with CONNECTOR_NULL_DEFAULT). Anything else is RP_E_INVALID
+ * "connectors.INSTANCE.KEY: true or false". */
+rp_status connector_bool(const char *instance, json_t *conf, const char *key, bool dflt,
+                         enum connector_null null, bool *out, struct rp_error *err) RP_MUST_CHECK;
+
+/* How connector_duration reads a key: a module keeps one of these per kind of
+ * duration, as a constant, with its bounds from core/limits.h. */
+struct connector_duration_spec {
+    int64_t min_ms;           /* accepted values, both inclusive */
+    int64_t max_ms;           /* ... */
+    const char *range;        /* the message out of bounds: "between 1ms and 1h" */
+    const char *expected;     /* the message for another type: "a duration such as 10s" */
+    bool hide_reason;         /* a string that does not parse: expected, not the parser's reason */
+    enum connector_null null; /* what a null value is (0: CONNECTOR_NULL_REJECT) */
+};
+
+/* The value of key in conf as a duration in milliseconds in *out_ms: an integer
+ * of seconds or a duration string ("30s", "1h30m"; core/time.h); dflt_ms when
+ * absent (not checked against the bounds). Otherwise RP_E_INVALID
+ * "connectors.INSTANCE.KEY: " followed by d->range, d->expected, or for a
+ * string that does not parse the parser's reason (d->expected with
+ * d->hide_reason). */
+rp_status connector_duration(const char *instance, json_t *conf, const char *key, int64_t dflt_ms,
+                             const struct connector_duration_spec *d, int64_t *out_ms,
+                             struct rp_error *err) RP_MUST_CHECK;
+
+/* A macro's value as a string literal, to put a limit into a message constant
+ * ("between 1s and " CONNECTOR_STR(RP_LDAP_TIMEOUT_MAX_S) "s"). */
+#define CONNECTOR_STR(x)  CONNECTOR_STR_(x)
+#define CONNECTOR_STR_(x) #x
+
+/* Whether s is a name that becomes the part of an action name "INSTANCE.ACTION"
+ * (an instance's name, an exec instance's action name): 1-64 of a-z 0-9 _ -,
+ * the same rule as playbook step ids. */
+bool connector_name_ok(const char *s);
 
 #endif

@@ -52,7 +52,6 @@
  */
 #include "connect/connect_internal.h"
 #include "core/limits.h"
-#include "core/time.h"
 #include "engine/action.h"
 
 #include <errno.h>
@@ -657,19 +656,6 @@ static void execc_destroy(void *p)
     free(in);
 }
 
-static bool action_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 static rp_status conf_int(const char *instance, json_t *conf, const char *key, long long lo,
                           long long hi, long long dflt, long long *out, struct rp_error *err)
 {
@@ -713,7 +699,7 @@ static rp_status add_action(struct execc *in, const char *action, json_t *spec,
             } else if (strcmp(k, "honours_keys") == 0 && json_is_boolean(v)) {
                 keys = json_is_true(v);
             } else if (strcmp(k, "release") == 0 && json_is_string(v) &&
-                       action_name_ok(json_string_value(v))) {
+                       connector_name_ok(json_string_value(v))) {
                 release = json_string_value(v);
             } else {
                 return rp_error_set(err, RP_E_INVALID,
@@ -756,6 +742,14 @@ static rp_status add_action(struct execc *in, const char *action, json_t *spec,
                                  .data = a};
     return RP_OK;
 }
+
+/* timeout: the child's wall-clock limit, at most RP_EXEC_TIMEOUT_MAX_S. */
+static const struct connector_duration_spec TIMEOUT = {
+    .min_ms = 100,
+    .max_ms = RP_EXEC_TIMEOUT_MAX_S * 1000LL,
+    .range = "between 100ms and " CONNECTOR_STR(RP_EXEC_TIMEOUT_MAX_S) "s",
+    .expected = "a duration such as 30s",
+};
 
 static const char *const KNOWN_KEYS[] = {
     "type",   "program",      "args",    "timeout", "cpu_seconds", "memory_mb", "max_processes",
@@ -815,26 +809,9 @@ static rp_status execc_create(const char *instance, json_t *conf, const struct c
         }
     }
     /* limits */
-    json_t *t = json_object_get(conf, "timeout");
-    in->timeout_ms = 30000;
-    if (json_is_integer(t)) {
-        in->timeout_ms = json_integer_value(t) * 1000;
-    } else if (json_is_string(t)) {
-        struct rp_error e2;
-        if (time_parse_duration(json_string_value(t), &in->timeout_ms, &e2) != RP_OK) {
-            st = rp_error_set(err, RP_E_INVALID, "connectors.%s.timeout: %s", instance, e2.msg);
-            goto fail;
-        }
-    } else if (t != NULL) {
-        st = rp_error_set(err, RP_E_INVALID, "connectors.%s.timeout: a duration such as 30s",
-                          instance);
+    if ((st = connector_duration(instance, conf, "timeout", 30000, &TIMEOUT, &in->timeout_ms,
+                                 err)) != RP_OK)
         goto fail;
-    }
-    if (in->timeout_ms < 100 || in->timeout_ms > (int64_t)RP_EXEC_TIMEOUT_MAX_S * 1000) {
-        st = rp_error_set(err, RP_E_INVALID, "connectors.%s.timeout: between 100ms and %ds",
-                          instance, RP_EXEC_TIMEOUT_MAX_S);
-        goto fail;
-    }
     long long cpu, mem, nproc;
     if ((st = conf_int(instance, conf, "cpu_seconds", 1, RP_EXEC_TIMEOUT_MAX_S,
                        (in->timeout_ms + 999) / 1000, &cpu, err)) != RP_OK ||
@@ -866,12 +843,10 @@ static rp_status execc_create(const char *instance, json_t *conf, const struct c
                           instance);
         goto fail;
     }
-    json_t *hk = json_object_get(conf, "honours_keys");
-    if (hk != NULL && !json_is_boolean(hk)) {
-        st = rp_error_set(err, RP_E_INVALID, "connectors.%s.honours_keys: true or false", instance);
+    bool keys = false;
+    if ((st = connector_bool(instance, conf, "honours_keys", false, CONNECTOR_NULL_REJECT, &keys,
+                             err)) != RP_OK)
         goto fail;
-    }
-    bool keys = json_is_true(hk);
     /* actions */
     json_t *acts = json_object_get(conf, "actions");
     if (acts != NULL && !json_is_object(acts) && !json_is_array(acts)) {
@@ -915,7 +890,7 @@ static rp_status execc_create(const char *instance, json_t *conf, const struct c
         } else {
             name = json_string_value(json_array_get(acts, i));
         }
-        if (name == NULL || !action_name_ok(name) || strcmp(name, "run") == 0) {
+        if (name == NULL || !connector_name_ok(name) || strcmp(name, "run") == 0) {
             st = rp_error_set(err, RP_E_INVALID,
                               "connectors.%s.actions: names are 1-64 of a-z 0-9 _ - and not run",
                               instance);

@@ -55,7 +55,6 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "core/time.h"
 #include "engine/action.h"
 #include "ingest/mail.h"
 
@@ -97,13 +96,9 @@ struct imap_inst {
     char *master_password;
     char *separator;
     char *quarantine;
-    char *ca_file;
     json_t *users;     /* array of strings, or NULL */
     json_t *mailboxes; /* array of strings, or NULL: every folder */
-    bool starttls;
-    bool verify;
-    long connect_timeout_ms;
-    long timeout_ms;
+    struct connector_mail_link link;
     struct imap_source *sources;
     size_t nsources;
     char search_name[96];
@@ -147,23 +142,11 @@ static rp_status sess_open(struct sess *s, CURL **c, const struct imap_inst *in,
         return RP_E_NOMEM;
     }
     s->c = *c;
-    curl_easy_setopt(s->c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
-    curl_easy_setopt(s->c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(s->c, CURLOPT_ERRORBUFFER, s->errbuf);
-    curl_easy_setopt(s->c, CURLOPT_CONNECTTIMEOUT_MS, in->connect_timeout_ms);
-    curl_easy_setopt(s->c, CURLOPT_TIMEOUT_MS, in->timeout_ms);
+    connector_mail_link_apply(&in->link, s->c, "imap,imaps", s->errbuf);
     curl_easy_setopt(s->c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(s->c, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(s->c, CURLOPT_USERNAME, login);
     curl_easy_setopt(s->c, CURLOPT_PASSWORD, password);
-    if (in->starttls)
-        curl_easy_setopt(s->c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-    if (!in->verify) {
-        curl_easy_setopt(s->c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(s->c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (in->ca_file != NULL)
-        curl_easy_setopt(s->c, CURLOPT_CAINFO, in->ca_file);
     return RP_OK;
 }
 
@@ -1122,30 +1105,21 @@ static void imap_destroy(void *p)
     connector_secret_free(in->master_password);
     free(in->separator);
     free(in->quarantine);
-    free(in->ca_file);
+    free(in->link.ca_file);
     json_decref(in->users);
     json_decref(in->mailboxes);
     free(in);
     curl_global_cleanup();
 }
 
-static rp_status conf_duration(const char *where, json_t *v, long def_ms, int64_t *out,
-                               struct rp_error *err)
-{
-    *out = def_ms;
-    if (v == NULL)
-        return RP_OK;
-    int64_t ms = 0;
-    struct rp_error e2;
-    if (json_is_integer(v))
-        ms = json_integer_value(v) * 1000;
-    else if (!json_is_string(v) || time_parse_duration(json_string_value(v), &ms, &e2) != RP_OK)
-        return rp_error_set(err, RP_E_INVALID, "%s: a duration (\"30s\")", where);
-    if (ms <= 0 || ms > 24LL * 3600 * 1000)
-        return rp_error_set(err, RP_E_INVALID, "%s: between 1ms and 24h", where);
-    *out = ms;
-    return RP_OK;
-}
+/* connect_timeout, timeout and a source's every: at most a day. */
+static const struct connector_duration_spec DURATION = {
+    .min_ms = 1,
+    .max_ms = 24LL * 3600 * 1000,
+    .range = "between 1ms and 24h",
+    .expected = "a duration (\"30s\")",
+    .hide_reason = true,
+};
 
 static rp_status conf_names(const char *instance, json_t *conf, const char *key, json_t **out,
                             struct rp_error *err)
@@ -1236,10 +1210,10 @@ static rp_status sources_load(struct imap_inst *in, json_t *conf, struct rp_erro
         if (s->mailbox == NULL || (mv != NULL && s->move_to == NULL) || s->label == NULL)
             return rp_error_set(err, RP_E_NOMEM, "out of memory");
         snprintf(s->label, nl, "%s.%s", in->name, name);
-        char w2[300];
-        snprintf(w2, sizeof w2, "%s.every", where);
+        char path[300]; /* INSTANCE.sources.NAME, for connectors.PATH.every */
+        snprintf(path, sizeof path, "%s.sources.%s", in->name, name);
         rp_status st =
-            conf_duration(w2, json_object_get(sc, "every"), 60 * 1000, &s->every_ms, err);
+            connector_duration(path, sc, "every", 60 * 1000, &DURATION, &s->every_ms, err);
         if (st != RP_OK)
             return st;
         if (s->move_to != NULL && strcmp(s->move_to, s->mailbox) == 0)
@@ -1280,7 +1254,7 @@ static rp_status imap_create(const char *instance, json_t *conf, const struct co
     if (st == RP_OK)
         st = connector_string(instance, conf, "quarantine", false, env, &in->quarantine, err);
     if (st == RP_OK)
-        st = connector_string(instance, conf, "ca_file", false, env, &in->ca_file, err);
+        st = connector_string(instance, conf, "ca_file", false, env, &in->link.ca_file, err);
     if (st == RP_OK)
         st = conf_names(instance, conf, "users", &in->users, err);
     if (st == RP_OK)
@@ -1291,32 +1265,7 @@ static rp_status imap_create(const char *instance, json_t *conf, const struct co
         st = rp_error_set(err, RP_E_NOMEM, "out of memory");
         goto fail;
     }
-    in->verify = true;
-    json_t *b;
-    const char *bools[] = {"starttls", "tls_verify"};
-    bool *dst[] = {&in->starttls, &in->verify};
-    for (size_t i = 0; i < 2; i++) {
-        if ((b = json_object_get(conf, bools[i])) == NULL)
-            continue;
-        if (!json_is_boolean(b)) {
-            st = rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: true or false", instance,
-                              bools[i]);
-            goto fail;
-        }
-        *dst[i] = json_is_true(b);
-    }
-    int64_t ms;
-    char where[200];
-    snprintf(where, sizeof where, "connectors.%s.connect_timeout", instance);
-    st = conf_duration(where, json_object_get(conf, "connect_timeout"),
-                       RP_MAIL_CONNECT_TIMEOUT_S * 1000L, &ms, err);
-    in->connect_timeout_ms = (long)ms;
-    if (st == RP_OK) {
-        snprintf(where, sizeof where, "connectors.%s.timeout", instance);
-        st = conf_duration(where, json_object_get(conf, "timeout"), RP_MAIL_TIMEOUT_S * 1000L, &ms,
-                           err);
-        in->timeout_ms = (long)ms;
-    }
+    st = connector_mail_link_read(instance, conf, &DURATION, &in->link, err);
     if (st != RP_OK)
         goto fail;
     bool imaps = strncmp(in->url, "imaps://", 8) == 0;
@@ -1335,7 +1284,7 @@ static rp_status imap_create(const char *instance, json_t *conf, const struct co
         goto fail;
     }
     host[nhost] = '\0'; /* drop a trailing path */
-    if (in->starttls && imaps) {
+    if (in->link.starttls && imaps) {
         st = rp_error_set(err, RP_E_INVALID,
                           "connectors.%s.starttls: imaps:// is TLS from the start", instance);
         goto fail;
@@ -1351,7 +1300,7 @@ static rp_status imap_create(const char *instance, json_t *conf, const struct co
     st = sources_load(in, conf, err);
     if (st != RP_OK)
         goto fail;
-    if (!in->verify)
+    if (!in->link.verify)
         log_warn("imap.config",
                  "instance=%s tls_verify=false: the server's certificate is not "
                  "checked",

@@ -881,42 +881,15 @@ static void ldapc_destroy(void *p)
     free(in);
 }
 
-static rp_status conf_bool(const char *instance, json_t *conf, const char *key, bool dflt,
-                           bool *out, struct rp_error *err)
-{
-    json_t *v = json_object_get(conf, key);
-    if (v == NULL || json_is_null(v)) {
-        *out = dflt;
-        return RP_OK;
-    }
-    if (!json_is_boolean(v))
-        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: true or false", instance, key);
-    *out = json_is_true(v);
-    return RP_OK;
-}
-
-/* A duration ("10s", or an integer of seconds) of 1..RP_LDAP_TIMEOUT_MAX_S. */
-static rp_status conf_seconds(const char *instance, json_t *conf, const char *key, int dflt,
-                              int *out, struct rp_error *err)
-{
-    json_t *v = json_object_get(conf, key);
-    int64_t ms = (int64_t)dflt * 1000;
-    if (json_is_integer(v)) {
-        ms = json_integer_value(v) * 1000;
-    } else if (json_is_string(v)) {
-        struct rp_error e2;
-        if (time_parse_duration(json_string_value(v), &ms, &e2) != RP_OK)
-            return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: %s", instance, key, e2.msg);
-    } else if (v != NULL && !json_is_null(v)) {
-        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: a duration such as 10s", instance,
-                            key);
-    }
-    if (ms < 1000 || ms > (int64_t)RP_LDAP_TIMEOUT_MAX_S * 1000)
-        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: between 1s and %ds", instance,
-                            key, RP_LDAP_TIMEOUT_MAX_S);
-    *out = (int)(ms / 1000);
-    return RP_OK;
-}
+/* network_timeout and timeout, in whole seconds for libldap: a blocked call
+ * holds a pool thread (RP_LDAP_TIMEOUT_MAX_S). */
+static const struct connector_duration_spec TIMEOUT = {
+    .min_ms = 1000,
+    .max_ms = RP_LDAP_TIMEOUT_MAX_S * 1000LL,
+    .range = "between 1s and " CONNECTOR_STR(RP_LDAP_TIMEOUT_MAX_S) "s",
+    .expected = "a duration such as 10s",
+    .null = CONNECTOR_NULL_DEFAULT,
+};
 
 static const char *const KNOWN_KEYS[] = {"type",
                                          "url",
@@ -968,6 +941,7 @@ static rp_status ldapc_create(const char *instance, json_t *conf, const struct c
     if ((st = connector_keys_check(instance, conf, KNOWN_KEYS, err)) != RP_OK)
         goto fail;
     char *flavor = NULL;
+    int64_t network_ms = 0, ms = 0;
     if ((st = connector_string(instance, conf, "url", true, env, &in->url, err)) != RP_OK ||
         (st = connector_string(instance, conf, "base_dn", true, env, &in->base_dn, err)) != RP_OK ||
         (st = connector_string(instance, conf, "bind_dn", false, env, &in->bind_dn, err)) !=
@@ -988,16 +962,20 @@ static rp_status ldapc_create(const char *instance, json_t *conf, const struct c
         (st = connector_string(instance, conf, "disable_value", false, env, &in->disable_value,
                                err)) != RP_OK ||
         (st = connector_string(instance, conf, "flavor", false, env, &flavor, err)) != RP_OK ||
-        (st = conf_bool(instance, conf, "starttls", false, &in->starttls, err)) != RP_OK ||
-        (st = conf_bool(instance, conf, "tls_verify", true, &in->tls_verify, err)) != RP_OK ||
-        (st = conf_bool(instance, conf, "require_change", true, &in->require_change, err)) !=
-            RP_OK ||
-        (st = conf_seconds(instance, conf, "network_timeout", 5, &in->network_timeout_s, err)) !=
-            RP_OK ||
-        (st = conf_seconds(instance, conf, "timeout", 10, &in->timeout_s, err)) != RP_OK) {
+        (st = connector_bool(instance, conf, "starttls", false, CONNECTOR_NULL_DEFAULT,
+                             &in->starttls, err)) != RP_OK ||
+        (st = connector_bool(instance, conf, "tls_verify", true, CONNECTOR_NULL_DEFAULT,
+                             &in->tls_verify, err)) != RP_OK ||
+        (st = connector_bool(instance, conf, "require_change", true, CONNECTOR_NULL_DEFAULT,
+                             &in->require_change, err)) != RP_OK ||
+        (st = connector_duration(instance, conf, "network_timeout", 5000, &TIMEOUT, &network_ms,
+                                 err)) != RP_OK ||
+        (st = connector_duration(instance, conf, "timeout", 10000, &TIMEOUT, &ms, err)) != RP_OK) {
         free(flavor);
         goto fail;
     }
+    in->network_timeout_s = (int)(network_ms / 1000);
+    in->timeout_s = (int)(ms / 1000);
     if (flavor == NULL || strcmp(flavor, "openldap") == 0) {
         in->flavor = LDAPC_OPENLDAP;
     } else if (strcmp(flavor, "ad") == 0) {

@@ -578,11 +578,7 @@ struct smtp_inst {
     char *from;
     char *user;
     char *password; /* a secret: wiped at destroy, never logged */
-    char *ca_file;
-    bool starttls;
-    bool verify;
-    long connect_timeout_ms;
-    long timeout_ms;
+    struct connector_mail_link link;
     char action_name[96];
     struct action_def def;
 };
@@ -635,25 +631,13 @@ static void send_work(uv_work_t *w)
         rcpts = n;
     }
     curl_easy_setopt(c, CURLOPT_URL, in->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, j->errbuf);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, in->connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, in->timeout_ms);
+    connector_mail_link_apply(&in->link, c, "smtp,smtps", j->errbuf);
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->msg.len);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(c, CURLOPT_READDATA, j);
-    if (in->starttls)
-        curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-    if (!in->verify) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (in->ca_file != NULL)
-        curl_easy_setopt(c, CURLOPT_CAINFO, in->ca_file);
     if (in->user != NULL) {
         curl_easy_setopt(c, CURLOPT_USERNAME, in->user);
         curl_easy_setopt(c, CURLOPT_PASSWORD, in->password);
@@ -754,7 +738,7 @@ static void smtp_destroy(void *p)
     free(in->from);
     free(in->user);
     connector_secret_free(in->password);
-    free(in->ca_file);
+    free(in->link.ca_file);
     free(in);
     curl_global_cleanup();
 }
@@ -764,40 +748,14 @@ static const char *const CONF_KEYS[] = {
     "starttls", "ca_file", "tls_verify", "timeout", "connect_timeout",
     NULL};
 
-/* A duration key in whole milliseconds, def_s when absent; at most an hour. */
-static rp_status conf_duration(const char *instance, json_t *conf, const char *key, long def_s,
-                               long *out, struct rp_error *err)
-{
-    json_t *v = json_object_get(conf, key);
-    *out = def_s * 1000;
-    if (v == NULL)
-        return RP_OK;
-    int64_t ms = 0;
-    struct rp_error e2;
-    if (json_is_integer(v))
-        ms = json_integer_value(v) * 1000;
-    else if (!json_is_string(v) || time_parse_duration(json_string_value(v), &ms, &e2) != RP_OK)
-        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: a duration (\"30s\")", instance,
-                            key);
-    if (ms <= 0 || ms > 3600 * 1000)
-        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: between 1ms and 1h", instance,
-                            key);
-    *out = (long)ms;
-    return RP_OK;
-}
-
-static rp_status conf_bool(const char *instance, json_t *conf, const char *key, bool def, bool *out,
-                           struct rp_error *err)
-{
-    json_t *v = json_object_get(conf, key);
-    *out = def;
-    if (v == NULL)
-        return RP_OK;
-    if (!json_is_boolean(v))
-        return rp_error_set(err, RP_E_INVALID, "connectors.%s.%s: true or false", instance, key);
-    *out = json_is_true(v);
-    return RP_OK;
-}
+/* connect_timeout and timeout: at most an hour (a mail is sent or not by then). */
+static const struct connector_duration_spec TIMEOUT = {
+    .min_ms = 1,
+    .max_ms = 3600 * 1000,
+    .range = "between 1ms and 1h",
+    .expected = "a duration (\"30s\")",
+    .hide_reason = true,
+};
 
 static rp_status smtp_create(const char *instance, json_t *conf, const struct connector_env *env,
                              void **out, struct rp_error *err)
@@ -824,16 +782,9 @@ static rp_status smtp_create(const char *instance, json_t *conf, const struct co
     if (st == RP_OK)
         st = connector_string(instance, conf, "password", false, env, &in->password, err);
     if (st == RP_OK)
-        st = connector_string(instance, conf, "ca_file", false, env, &in->ca_file, err);
+        st = connector_string(instance, conf, "ca_file", false, env, &in->link.ca_file, err);
     if (st == RP_OK)
-        st = conf_bool(instance, conf, "starttls", false, &in->starttls, err);
-    if (st == RP_OK)
-        st = conf_bool(instance, conf, "tls_verify", true, &in->verify, err);
-    if (st == RP_OK)
-        st = conf_duration(instance, conf, "connect_timeout", RP_MAIL_CONNECT_TIMEOUT_S,
-                           &in->connect_timeout_ms, err);
-    if (st == RP_OK)
-        st = conf_duration(instance, conf, "timeout", RP_MAIL_TIMEOUT_S, &in->timeout_ms, err);
+        st = connector_mail_link_read(instance, conf, &TIMEOUT, &in->link, err);
     if (st != RP_OK)
         goto fail;
     bool smtps = strncmp(in->url, "smtps://", 8) == 0;
@@ -851,7 +802,7 @@ static rp_status smtp_create(const char *instance, json_t *conf, const struct co
                           instance);
         goto fail;
     }
-    if (in->starttls && smtps) {
+    if (in->link.starttls && smtps) {
         st = rp_error_set(err, RP_E_INVALID,
                           "connectors.%s.starttls: smtps:// is TLS from the start; starttls is "
                           "for smtp://",
@@ -869,12 +820,12 @@ static rp_status smtp_create(const char *instance, json_t *conf, const struct co
         st = rp_error_set(err, RP_E_INVALID, "connectors.%s.%s", instance, e2.msg);
         goto fail;
     }
-    if (in->user != NULL && !smtps && !in->starttls)
+    if (in->user != NULL && !smtps && !in->link.starttls)
         log_warn("smtp.config",
                  "instance=%s the password goes in clear text: set starttls: true "
                  "or use smtps://",
                  instance);
-    if (!in->verify)
+    if (!in->link.verify)
         log_warn("smtp.config",
                  "instance=%s tls_verify=false: the server's certificate is not "
                  "checked",
