@@ -10,7 +10,6 @@
 #include "core/time.h"
 #include "store/store.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 struct text_acc {
@@ -51,21 +50,5 @@ enum MHD_Result api_blocklist(struct request *r)
         return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
                               "the blocklist cannot be read now");
     }
-    size_t len = b.len;
-    char *text = len > 0 ? buf_steal(&b) : NULL;
-    buf_fini(&b);
-    struct MHD_Response *resp =
-        text != NULL ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)
-                     : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (resp == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    r->status = MHD_HTTP_OK;
-    r->state = REQ_ANSWERED;
-    return ret;
+    return api_send_text(r, &b, "text/plain; charset=utf-8", "no-cache");
 }

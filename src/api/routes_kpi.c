@@ -27,23 +27,7 @@
 #include "store/store.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-/* A 503 for a store that failed; logs what failed. */
-static enum MHD_Result store_down(struct request *r, struct store *s, const struct rp_error *err,
-                                  const char *op, const char *what)
-{
-    char q[RP_ERROR_MAX + 8];
-    log_error("http.store", "op=%s error=%s", op,
-              log_quote(q, sizeof q, s != NULL ? store_errmsg(s) : err->msg));
-    return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "cannot %s", what);
-}
-
-static const char *arg(struct request *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
 
 enum MHD_Result api_kpis(struct request *r)
 {
@@ -53,8 +37,8 @@ enum MHD_Result api_kpis(struct request *r)
         return ret;
     struct rp_error err = {{0}};
     int64_t now = time_now_ms(), from = 0, to = 0;
-    if (kpi_period_parse(arg(r, "since"), arg(r, "from"), arg(r, "to"), now, &from, &to, &err) !=
-        RP_OK) {
+    if (kpi_period_parse(api_arg(r, "since"), api_arg(r, "from"), api_arg(r, "to"), now, &from, &to,
+                         &err) != RP_OK) {
         char msg[RP_ERROR_MAX];
         api_safe_text(msg, sizeof msg, err.msg);
         return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "%s", msg);
@@ -74,7 +58,7 @@ enum MHD_Result api_kpis(struct request *r)
     if (st == RP_E_LIMIT || st == RP_E_USAGE)
         return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "%s", err.msg);
     if (st != RP_OK)
-        return store_down(r, NULL, &err, "kpis", "compute the KPIs");
+        return api_store_failed(r, NULL, &err, "kpis", "compute the KPIs");
     return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
 }
 
@@ -94,21 +78,7 @@ enum MHD_Result api_metrics(struct request *r)
         return api_send_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, 0, NULL,
                               "cannot render the metrics");
     }
-    size_t len = page.len;
-    char *text = buf_steal(&page);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    r->status = MHD_HTTP_OK;
-    r->state = REQ_ANSWERED;
-    return ret;
+    return api_send_text(r, &page, "text/plain; version=0.0.4; charset=utf-8", "no-store");
 }
 
 /* {kill_switch, changed, changed_by, containments}, as `riposte guard status`. */
@@ -129,6 +99,17 @@ static json_t *guard_state_json(struct store *s)
                      c);
 }
 
+/* Answers 200 with the guard state s holds; 503 when s is NULL (err says
+ * why) or the state cannot be read. */
+static enum MHD_Result send_guard_state(struct request *r, struct store *s,
+                                        const struct rp_error *err)
+{
+    json_t *out = s != NULL ? guard_state_json(s) : NULL;
+    if (out == NULL)
+        return api_store_failed(r, s, err, "guard_show", "read the guard state");
+    return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
+}
+
 enum MHD_Result api_guard_show(struct request *r)
 {
     static const char *const allowed[] = {NULL};
@@ -137,10 +118,7 @@ enum MHD_Result api_guard_show(struct request *r)
         return ret;
     struct rp_error err = {{0}};
     struct store *s = api_thread_store(r->srv, &err);
-    json_t *out = s != NULL ? guard_state_json(s) : NULL;
-    if (out == NULL)
-        return store_down(r, s, &err, "guard_show", "read the guard state");
-    return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
+    return send_guard_state(r, s, &err);
 }
 
 enum MHD_Result api_guard_set(struct request *r, bool stop)
@@ -149,15 +127,13 @@ enum MHD_Result api_guard_set(struct request *r, bool stop)
     enum MHD_Result ret;
     if (!api_args_known(r, allowed, &ret))
         return ret;
-    struct rp_error err = {{0}};
-    struct store *s = api_thread_store(r->srv, &err);
     char by[RP_TOKEN_NAME_MAX + 8];
     snprintf(by, sizeof by, "api:%s", r->who.name);
+    struct rp_error err = {{0}};
+    struct store *s = api_thread_store(r->srv, &err);
     if (s == NULL || store_guard_state_set(s, stop, by, time_now_ms()) != RP_OK)
-        return store_down(r, s, &err, stop ? "guard_stop" : "guard_resume", "set the kill switch");
+        return api_store_failed(r, s, &err, stop ? "guard_stop" : "guard_resume",
+                                "set the kill switch");
     log_warn(stop ? "guard.stopped" : "guard.resumed", "by=%s", by);
-    json_t *out = guard_state_json(s);
-    if (out == NULL)
-        return store_down(r, s, &err, "guard_show", "read the guard state");
-    return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
+    return send_guard_state(r, s, &err);
 }

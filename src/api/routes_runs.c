@@ -43,16 +43,6 @@
 
 /* --- small helpers ------------------------------------------------------------------- */
 
-/* A 503 for a store that failed; logs what failed (op) and why. */
-static enum MHD_Result store_failed(struct request *r, struct store *s, const struct rp_error *err,
-                                    const char *op, const char *what)
-{
-    char q[RP_ERROR_MAX + 8];
-    log_error("http.store", "op=%s error=%s", op,
-              log_quote(q, sizeof q, s != NULL ? store_errmsg(s) : err->msg));
-    return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "cannot %s", what);
-}
-
 /* True when s is one of the NULL-terminated names. */
 static bool one_of(const char *s, const char *const *names)
 {
@@ -153,51 +143,58 @@ static bool prompt_id_of(const char *arg, char id[ULID_LEN + 1])
 
 /* --- runs and playbooks ------------------------------------------------------------- */
 
-enum MHD_Result api_runs_list(struct request *r)
+/* A list of the store's rows (runs, prompts) that ?status= filters. */
+struct list_kind {
+    const char *const *statuses; /* NULL-terminated: what ?status= may say */
+    const char *key;             /* "runs": the array's key in the answer */
+    const char *op;              /* the store operation, for the log */
+    rp_status (*list)(struct store *s, const char *status, size_t limit, json_t **out);
+};
+
+/* Answers GET of a list: ?limit= (1..RP_RUN_LIST_MAX, API_LIST_DEFAULT when
+ * absent) and ?status= (one of k->statuses, any when absent), 400 for anything
+ * else in the query, 503 when the store fails, else 200 with
+ * {"count": N, KEY: [...]}. */
+static enum MHD_Result list_page(struct request *r, const struct list_kind *k)
 {
     static const char *const allowed[] = {"status", "limit", NULL};
-    static const char *const statuses[] = {"running", "waiting", "succeeded", "failed", NULL};
     enum MHD_Result ret;
     size_t limit;
     if (!api_args_known(r, allowed, &ret) ||
         !api_arg_limit(r, API_LIST_DEFAULT, RP_RUN_LIST_MAX, &limit, &ret))
         return ret;
-    const char *sv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "status");
-    if (sv != NULL && !one_of(sv, statuses))
-        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                              "status must be one of: running, waiting, succeeded, failed");
+    const char *sv = api_arg(r, "status");
+    if (sv != NULL && !one_of(sv, k->statuses)) {
+        char names[128] = "";
+        size_t n = 0;
+        for (const char *const *p = k->statuses; *p != NULL && n < sizeof names; p++)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n > 0 ? ", " : "", *p);
+        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL, "status must be one of: %s", names);
+    }
     struct rp_error err = {{0}};
     struct store *s = api_thread_store(r->srv, &err);
     json_t *out = NULL;
-    if (s == NULL || store_run_list_json(s, sv, limit, &out) != RP_OK)
-        return store_failed(r, s, &err, "run_list", "read the runs");
-    json_t *j = json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(out), "runs", out);
-    return api_send_json(r, MHD_HTTP_OK, j, 0, NULL);
+    if (s == NULL || k->list(s, sv, limit, &out) != RP_OK) {
+        char what[64];
+        snprintf(what, sizeof what, "read the %s", k->key);
+        return api_store_failed(r, s, &err, k->op, what);
+    }
+    return api_send_json(r, MHD_HTTP_OK, api_list_json(k->key, out), 0, NULL);
+}
+
+enum MHD_Result api_runs_list(struct request *r)
+{
+    static const char *const statuses[] = {"running", "waiting", "succeeded", "failed", NULL};
+    static const struct list_kind k = {
+        .statuses = statuses, .key = "runs", .op = "run_list", .list = store_run_list_json};
+    return list_page(r, &k);
 }
 
 enum MHD_Result api_run_show(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
-    enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
-        return ret;
-    const char *id = r->arg;
-    if (!api_id_ok(id))
-        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                              "a run id is 6 to %d letters and digits (a ULID or its prefix)",
-                              ULID_LEN);
-    struct rp_error err = {{0}};
-    struct store *s = api_thread_store(r->srv, &err);
-    json_t *out = NULL;
-    rp_status st = s != NULL ? store_run_show_json(s, id, &out) : RP_E_STORE;
-    if (st == RP_E_NOTFOUND)
-        return api_send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no run %s", id);
-    if (st == RP_E_AMBIGUOUS)
-        return api_send_error(r, MHD_HTTP_CONFLICT, 0, NULL,
-                              "run id prefix %s matches several runs: give more characters", id);
-    if (st != RP_OK)
-        return store_failed(r, s, &err, "run_show", "read the run");
-    return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
+    static const struct api_show how = {"run", "runs", "run_show", MHD_HTTP_CONFLICT,
+                                        store_run_show_json};
+    return api_show_one(r, &how);
 }
 
 /* True when a playbook of this name is loaded (the runner's snapshot). */
@@ -291,10 +288,7 @@ enum MHD_Result api_playbooks_list(struct request *r)
     if (!api_args_known(r, allowed, &ret))
         return ret;
     json_t *list = runner_playbooks_json(r->srv->runner);
-    json_t *j = list != NULL ? json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(list),
-                                         "playbooks", list)
-                             : NULL;
-    return api_send_json(r, MHD_HTTP_OK, j, 0, NULL);
+    return api_send_json(r, MHD_HTTP_OK, api_list_json("playbooks", list), 0, NULL);
 }
 
 enum MHD_Result api_playbooks_reload(struct request *r)
@@ -315,24 +309,12 @@ enum MHD_Result api_playbooks_reload(struct request *r)
 
 enum MHD_Result api_prompts_list(struct request *r)
 {
-    static const char *const allowed[] = {"status", "limit", NULL};
     static const char *const statuses[] = {"open", "answered", "expired", NULL};
-    enum MHD_Result ret;
-    size_t limit;
-    if (!api_args_known(r, allowed, &ret) ||
-        !api_arg_limit(r, API_LIST_DEFAULT, RP_RUN_LIST_MAX, &limit, &ret))
-        return ret;
-    const char *sv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "status");
-    if (sv != NULL && !one_of(sv, statuses))
-        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                              "status must be one of: open, answered, expired");
-    struct rp_error err = {{0}};
-    struct store *s = api_thread_store(r->srv, &err);
-    json_t *out = NULL;
-    if (s == NULL || store_prompt_list_json(s, sv, limit, &out) != RP_OK)
-        return store_failed(r, s, &err, "prompt_list", "read the prompts");
-    json_t *j = json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(out), "prompts", out);
-    return api_send_json(r, MHD_HTTP_OK, j, 0, NULL);
+    static const struct list_kind k = {.statuses = statuses,
+                                       .key = "prompts",
+                                       .op = "prompt_list",
+                                       .list = store_prompt_list_json};
+    return list_page(r, &k);
 }
 
 /* The deadline of a prompt row (its "deadline", RFC 3339), 0 when unreadable. */
@@ -363,7 +345,7 @@ enum MHD_Result api_prompt_show(struct request *r)
     if (st == RP_E_NOTFOUND)
         return api_send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no prompt %s", id);
     if (st != RP_OK)
-        return store_failed(r, s, &err, "prompt_get", "read the prompt");
+        return api_store_failed(r, s, &err, "prompt_get", "read the prompt");
     unsigned flags = 0;
     if (auth_role_allows(r->who.role, AUTH_RESPOND)) {
         /* The link is a credential: only for who may answer anyway, and never
@@ -418,10 +400,8 @@ static rp_status answer(struct request *r, const char *id, const char *option, c
         return st;
     }
     api_str_copy(why, cap, s != NULL ? store_errmsg(s) : err.msg);
-    if (answer_status(st) == MHD_HTTP_SERVICE_UNAVAILABLE) {
-        char q[RP_ERROR_MAX + 8];
-        log_error("http.store", "op=prompt_answer error=%s", log_quote(q, sizeof q, why));
-    }
+    if (answer_status(st) == MHD_HTTP_SERVICE_UNAVAILABLE)
+        api_store_log(s, &err, "prompt_answer");
     return st;
 }
 
@@ -537,18 +517,9 @@ static enum MHD_Result send_page(struct request *r, unsigned code, struct buf *p
         return api_send_json(r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, 0, NULL);
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY,
                             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
-    if (atomic_load(&r->srv->stopping))
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result ret = MHD_queue_response(r->conn, code, resp);
-    MHD_destroy_response(resp);
-    r->status = code;
-    r->state = REQ_ANSWERED;
-    return ret;
+    return api_queue(r, code, resp, ANS_NOSTORE);
 }
 
 /* A page with a title and one paragraph of text (both escaped). */
@@ -701,9 +672,7 @@ enum MHD_Result api_respond_get(struct request *r)
         return respond_refuse(r, json, MHD_HTTP_NOT_FOUND, "Unknown question",
                               "This question does not exist (any more).");
     if (st != RP_OK) {
-        char q[RP_ERROR_MAX + 8];
-        log_error("http.store", "op=prompt_get error=%s",
-                  log_quote(q, sizeof q, s != NULL ? store_errmsg(s) : err.msg));
+        api_store_log(s, &err, "prompt_get");
         return respond_refuse(r, json, MHD_HTTP_SERVICE_UNAVAILABLE, "Try again later",
                               "The question cannot be read right now: try again in a moment.");
     }

@@ -234,6 +234,35 @@ struct store *api_thread_store(struct server *srv, struct rp_error *err)
 
 /* --- answers ------------------------------------------------------------------ */
 
+/* Adds the headers flags ask for (and Connection: close while the daemon
+ * stops), queues resp with code and records the answer for the log line. */
+enum MHD_Result api_queue(struct request *r, unsigned code, struct MHD_Response *resp,
+                          unsigned flags)
+{
+    if (flags & ANS_RETRY) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", RP_RETRY_AFTER_S);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (flags & ANS_BEARER_BADTOK)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"riposte\", error=\"invalid_token\"");
+    else if (flags & ANS_BEARER)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"riposte\"");
+    if (flags & ANS_NOSTORE) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
+    }
+    if ((flags & ANS_CLOSE) || atomic_load(&r->srv->stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(r->conn, code, resp);
+    MHD_destroy_response(resp);
+    r->status = code;
+    r->state = REQ_ANSWERED;
+    return ret;
+}
+
 static const char fallback_body[] = "{\"error\":\"out of memory\"}";
 
 enum MHD_Result api_send_json(struct request *r, unsigned code, json_t *j, unsigned flags,
@@ -254,30 +283,9 @@ enum MHD_Result api_send_json(struct request *r, unsigned code, json_t *j, unsig
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (flags & ANS_RETRY) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", RP_RETRY_AFTER_S);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
-    }
-    if (flags & ANS_BEARER_BADTOK)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                "Bearer realm=\"riposte\", error=\"invalid_token\"");
-    else if (flags & ANS_BEARER)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"riposte\"");
     if (allow != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    if (flags & ANS_NOSTORE) {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
-    }
-    if ((flags & ANS_CLOSE) || atomic_load(&r->srv->stopping))
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result ret = MHD_queue_response(r->conn, code, resp);
-    MHD_destroy_response(resp);
-    r->status = code;
-    r->state = REQ_ANSWERED;
-    return ret;
+    return api_queue(r, code, resp, flags);
 }
 
 enum MHD_Result api_send_error(struct request *r, unsigned code, unsigned flags, const char *allow,
@@ -293,6 +301,52 @@ enum MHD_Result api_send_error(struct request *r, unsigned code, unsigned flags,
     if (j == NULL) /* not UTF-8: say what kind of error without the details */
         j = json_pack("{s:s}", "error", "request refused");
     return api_send_json(r, code, j, flags, allow);
+}
+
+/* Queues text's bytes (taken; the buffer is left empty) as a 200 with the
+ * given Content-Type and Cache-Control; an empty buffer answers an empty
+ * body. */
+enum MHD_Result api_send_text(struct request *r, struct buf *text, const char *type,
+                              const char *cache)
+{
+    size_t len = text->len;
+    char *data = len > 0 ? buf_steal(text) : NULL;
+    buf_fini(text);
+    struct MHD_Response *resp =
+        data != NULL ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+                     : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+    return api_queue(r, MHD_HTTP_OK, resp, 0);
+}
+
+/* Logs that the store operation op failed: the handle's message, or err's
+ * when there was no handle. */
+void api_store_log(struct store *s, const struct rp_error *err, const char *op)
+{
+    char q[RP_ERROR_MAX + 8];
+    log_error("http.store", "op=%s error=%s", op,
+              log_quote(q, sizeof(q), s != NULL ? store_errmsg(s) : err->msg));
+}
+
+/* A 503 with Retry-After for a store that failed, "cannot WHAT". */
+enum MHD_Result api_store_failed(struct request *r, struct store *s, const struct rp_error *err,
+                                 const char *op, const char *what)
+{
+    api_store_log(s, err, op);
+    return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL, "cannot %s", what);
+}
+
+/* {"count": N, key: list}, list taken; NULL when list is NULL or on no memory. */
+json_t *api_list_json(const char *key, json_t *list)
+{
+    if (list == NULL)
+        return NULL;
+    return json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(list), key, list);
 }
 
 /* --- routes -------------------------------------------------------------------- */
@@ -390,6 +444,12 @@ static enum MHD_Result arg_check(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO;
 }
 
+/* The query parameter name, NULL when absent. */
+const char *api_arg(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 /* Answers 400 (and returns false) when the query has a parameter not in allowed:
  * a typo must not fall back silently to a default. */
 bool api_args_known(struct request *r, const char *const *allowed, enum MHD_Result *ret)
@@ -423,7 +483,7 @@ static const char *action_verb(enum auth_action act)
 
 bool api_arg_limit(struct request *r, size_t def, size_t max, size_t *out, enum MHD_Result *ret)
 {
-    const char *lv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *lv = api_arg(r, "limit");
     *out = def;
     if (lv == NULL)
         return true;
@@ -499,7 +559,7 @@ static enum MHD_Result do_case_list(struct request *r)
         return ret;
     int status = -1;
     size_t limit = 0;
-    const char *sv = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "status");
+    const char *sv = api_arg(r, "status");
     if (sv != NULL) {
         enum case_status cs;
         if (case_status_parse(sv, &cs) != RP_OK)
@@ -512,16 +572,9 @@ static enum MHD_Result do_case_list(struct request *r)
     struct rp_error err = {{0}};
     struct store *s = api_thread_store(r->srv, &err);
     json_t *out = NULL;
-    if (s == NULL || store_case_list_json(s, status, limit, &out) != RP_OK) {
-        log_error("http.store", "op=case_list error=%s", s ? store_errmsg(s) : err.msg);
-        return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
-                              "cannot read the cases");
-    }
-    if (json_is_array(out)) {
-        json_t *w = json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(out), "cases", out);
-        out = w;
-    }
-    return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
+    if (s == NULL || store_case_list_json(s, status, limit, &out) != RP_OK)
+        return api_store_failed(r, s, &err, "case_list", "read the cases");
+    return api_send_json(r, MHD_HTTP_OK, api_list_json("cases", out), 0, NULL);
 }
 
 bool api_id_ok(const char *id)
@@ -537,31 +590,41 @@ bool api_id_ok(const char *id)
     return true;
 }
 
-static enum MHD_Result do_case_show(struct request *r, const char *id)
+enum MHD_Result api_show_one(struct request *r, const struct api_show *how)
 {
     static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
     if (!api_args_known(r, allowed, &ret))
         return ret;
+    const char *id = r->arg;
     if (!api_id_ok(id))
         return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                              "a case id is 6 to %d letters and digits (a ULID or its prefix)",
-                              ULID_LEN);
+                              "a %s id is 6 to %d letters and digits (a ULID or its prefix)",
+                              how->noun, ULID_LEN);
     struct rp_error err = {{0}};
     struct store *s = api_thread_store(r->srv, &err);
     json_t *out = NULL;
-    rp_status st = s != NULL ? store_case_show_json(s, id, &out) : RP_E_STORE;
+    rp_status st = s != NULL ? how->show(s, id, &out) : RP_E_STORE;
     if (st == RP_E_NOTFOUND)
-        return api_send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no case %s", id);
+        return api_send_error(r, MHD_HTTP_NOT_FOUND, 0, NULL, "no %s %s", how->noun, id);
     if (st == RP_E_AMBIGUOUS)
-        return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
-                              "case id prefix %s matches several cases: give more characters", id);
+        return api_send_error(r, how->ambiguous, 0, NULL,
+                              "%s id prefix %s matches several %s: give more characters", how->noun,
+                              id, how->nouns);
     if (st != RP_OK) {
-        log_error("http.store", "op=case_show error=%s", s ? store_errmsg(s) : err.msg);
-        return api_send_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, ANS_RETRY, NULL,
-                              "cannot read the case");
+        char what[64];
+        snprintf(what, sizeof(what), "read the %s", how->noun);
+        return api_store_failed(r, s, &err, how->op, what);
     }
     return api_send_json(r, MHD_HTTP_OK, out, 0, NULL);
+}
+
+static enum MHD_Result do_case_show(struct request *r)
+{
+    /* 400, not 409, for a prefix of several: as the cases API always said */
+    static const struct api_show how = {"case", "cases", "case_show", MHD_HTTP_BAD_REQUEST,
+                                        store_case_show_json};
+    return api_show_one(r, &how);
 }
 
 /* --- ingest --------------------------------------------------------------------- */
@@ -661,7 +724,7 @@ static enum MHD_Result begin_ingest(struct request *r)
     enum MHD_Result ret;
     if (!api_args_known(r, allowed, &ret))
         return ret;
-    const char *src = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "source");
+    const char *src = api_arg(r, "source");
     if (src != NULL) {
         if (!auth_token_name_valid(src))
             return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,
@@ -669,7 +732,7 @@ static enum MHD_Result begin_ingest(struct request *r)
                                   RP_TOKEN_NAME_MAX);
         api_str_copy(r->source, sizeof(r->source), src);
     }
-    const char *fmt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
+    const char *fmt = api_arg(r, "format");
     r->format.format = FORMAT_AUTO;
     r->format.vendor = NULL;
     if (fmt != NULL) {
@@ -934,7 +997,7 @@ static enum MHD_Result dispatch(struct request *r)
     case ROUTE_CASES:
         return do_case_list(r);
     case ROUTE_CASE:
-        return do_case_show(r, r->arg);
+        return do_case_show(r);
     case ROUTE_RUNS:
         return api_runs_list(r);
     case ROUTE_RUN:

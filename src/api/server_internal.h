@@ -149,6 +149,13 @@ void api_str_copy(char *dst, size_t cap, const char *src);
  * the thread ends; NULL with err set when it cannot be opened. */
 struct store *api_thread_store(struct server *srv, struct rp_error *err);
 
+/* Adds the headers flags ask for (ANS_*; Connection: close also while the
+ * daemon stops), queues resp (taken) with code and records the answer in r
+ * for the log line. Every answer but an upload refused midway goes through
+ * it. */
+enum MHD_Result api_queue(struct request *r, unsigned code, struct MHD_Response *resp,
+                          unsigned flags);
+
 /* Queues j (stolen; NULL answers 500) as the response with code; allow, when
  * not NULL, is the Allow header. */
 enum MHD_Result api_send_json(struct request *r, unsigned code, json_t *j, unsigned flags,
@@ -166,8 +173,46 @@ bool api_args_known(struct request *r, const char *const *allowed, enum MHD_Resu
  * false otherwise. */
 bool api_arg_limit(struct request *r, size_t def, size_t max, size_t *out, enum MHD_Result *ret);
 
+/* The value of the query parameter name (the request's, valid while it
+ * lives), NULL when the query does not give it. */
+const char *api_arg(struct request *r, const char *name);
+
 /* True for 6..ULID_LEN letters and digits: an id or a prefix of one. */
 bool api_id_ok(const char *id);
+
+/* Queues text's bytes (taken; the buffer is left empty, to be initialised
+ * again) as a 200 with the Content-Type type and the Cache-Control cache; an
+ * empty buffer answers an empty body. MHD_NO when there is no memory. */
+enum MHD_Result api_send_text(struct request *r, struct buf *text, const char *type,
+                              const char *cache);
+
+/* Logs (http.store) that the store operation op failed: s's last message, or
+ * err's when there is no handle (s NULL, api_thread_store failed). */
+void api_store_log(struct store *s, const struct rp_error *err, const char *op);
+
+/* Logs as api_store_log and answers 503 with Retry-After, {"error": "cannot
+ * WHAT"}. */
+enum MHD_Result api_store_failed(struct request *r, struct store *s, const struct rp_error *err,
+                                 const char *op, const char *what);
+
+/* The body of a list endpoint, {"count": N, key: list}; list (an array) is
+ * taken. NULL when list is NULL or there is no memory (api_send_json answers
+ * 500 for it). */
+json_t *api_list_json(const char *key, json_t *list);
+
+/* How one row is shown by id or prefix (GET /api/v1/cases/{id}, /runs/{id}). */
+struct api_show {
+    const char *noun;   /* "run": in the messages */
+    const char *nouns;  /* "runs" */
+    const char *op;     /* the store operation, for the log */
+    unsigned ambiguous; /* the status for a prefix of several rows */
+    rp_status (*show)(struct store *s, const char *id_or_prefix, json_t **out);
+};
+
+/* Answers GET of the row r->arg names: 400 for a query parameter or an id
+ * that is not one, 404 for none, how->ambiguous for a prefix of several, 503
+ * when the store fails, else 200 with the row's JSON. */
+enum MHD_Result api_show_one(struct request *r, const struct api_show *how);
 
 /* --- routes_runs.c ----------------------------------------------------------------- */
 
