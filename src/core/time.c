@@ -7,7 +7,6 @@
 
 #include <ctype.h>
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,8 +24,7 @@ int64_t time_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's method). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -36,7 +34,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -49,6 +47,23 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+int time_days_in_month(int y, int m)
+{
+    static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return md[m - 1];
+}
+
+/* v as n decimal digits at p, zero-padded (v >= 0 and below 10^n). */
+static void put_digits(char *p, int64_t v, int n)
+{
+    while (n-- > 0) {
+        p[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void time_format_rfc3339(int64_t ms, char out[TIME_RFC3339_LEN])
 {
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
@@ -57,16 +72,17 @@ void time_format_rfc3339(int64_t ms, char out[TIME_RFC3339_LEN])
     int64_t rem = secs - days * 86400;
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999) {
-        snprintf(out, TIME_RFC3339_LEN, "%s", "0000-00-00T00:00:00.000Z");
+    time_civil_from_days(days, &y, &m, &d);
+    memcpy(out, "0000-00-00T00:00:00.000Z", TIME_RFC3339_LEN);
+    if (y < 0 || y > 9999)
         return;
-    }
-    char tmp[64]; /* wide enough for any int, so the compiler can prove no truncation */
-    snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)frac);
-    memcpy(out, tmp, TIME_RFC3339_LEN - 1);
-    out[TIME_RFC3339_LEN - 1] = '\0';
+    put_digits(out, y, 4);
+    put_digits(out + 5, m, 2);
+    put_digits(out + 8, d, 2);
+    put_digits(out + 11, rem / 3600, 2);
+    put_digits(out + 14, rem / 60 % 60, 2);
+    put_digits(out + 17, rem % 60, 2);
+    put_digits(out + 20, frac, 3);
 }
 
 static int digits(const char *s, size_t n, size_t at, size_t count, int *out)
@@ -83,22 +99,16 @@ static int digits(const char *s, size_t n, size_t at, size_t count, int *out)
     return 1;
 }
 
-static int is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 rp_status time_parse_rfc3339(const char *s, size_t n, int64_t *ms, struct rp_error *err)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, mo, d, h, mi, se;
     if (!digits(s, n, 0, 4, &y) || n < 19 || s[4] != '-' || !digits(s, n, 5, 2, &mo) ||
         s[7] != '-' || !digits(s, n, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
         !digits(s, n, 11, 2, &h) || s[13] != ':' || !digits(s, n, 14, 2, &mi) || s[16] != ':' ||
         !digits(s, n, 17, 2, &se))
         return rp_error_set(err, RP_E_INVALID, "not an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SSZ)");
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)) ||
-        h > 23 || mi > 59 || se > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > time_days_in_month(y, mo) || h > 23 ||
+        mi > 59 || se > 60)
         return rp_error_set(err, RP_E_INVALID, "date-time out of range");
     if (se == 60)
         se = 59; /* a leap second is folded into the second before it */
@@ -131,7 +141,7 @@ rp_status time_parse_rfc3339(const char *s, size_t n, int64_t *ms, struct rp_err
     }
     if (i != n)
         return rp_error_set(err, RP_E_INVALID, "trailing characters after date-time");
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t days = time_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - (int64_t)offset_min * 60;
     /* an offset can move a time across the range's ends; keep what can be
      * formatted back (1970-01-01 to 9999-12-31 UTC) */

@@ -21,27 +21,19 @@
 
 #include "core/limits.h"
 #include "core/time.h"
+#include "ingest/fields_internal.h"
 #include "ingest/lines.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct span {
-    const char *p;
-    size_t n;
-};
-
-struct cef_pair {
-    struct span key, val;
-};
-
 enum { H_VENDOR, H_PRODUCT, H_DVERSION, H_SIGNATURE, H_NAME, H_SEVERITY, H_COUNT };
 
 struct cef_event {
     int version;
-    struct span hdr[H_COUNT]; /* unescaped, trimmed */
-    struct cef_pair ext[RP_CEF_EXT_MAX];
+    struct fields_span hdr[H_COUNT]; /* unescaped, trimmed */
+    struct fields_pair ext[RP_CEF_EXT_MAX];
     size_t n_ext;
     const char *base; /* the text the event was scanned from (for offsets) */
     size_t base_off;  /* its offset in the line */
@@ -57,27 +49,10 @@ static void cef_event_fini(struct cef_event *ev)
         free(ev->scratch);
 }
 
-/* Extension key characters: letters, digits, _ . - [ ] */
-static const unsigned char KEY_CHAR[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
-    ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
-    ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
-    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['_'] = 1, ['.'] = 1,
-    ['-'] = 1, ['['] = 1, [']'] = 1,
-};
-
-static inline bool key_char(char c)
-{
-    return KEY_CHAR[(unsigned char)c] != 0;
-}
-
 /* Unescapes s[0..n) into the scratch buffer: in the header (ext false) \| and
  * \\; in the extension \= \\ \n \r (and \|, which some producers write). */
-static rp_status unescape(struct cef_event *ev, const char *s, size_t n, bool ext, struct span *out)
+static rp_status unescape(struct cef_event *ev, const char *s, size_t n, bool ext,
+                          struct fields_span *out)
 {
     if (ev->scratch == NULL) {
         ev->scratch = ev->cap < sizeof(ev->local) ? ev->local : malloc(ev->cap + 1);
@@ -111,7 +86,7 @@ static rp_status unescape(struct cef_event *ev, const char *s, size_t n, bool ex
 }
 
 static rp_status set_span(struct cef_event *ev, const char *s, size_t n, bool esc, bool ext,
-                          struct span *out)
+                          struct fields_span *out)
 {
     if (esc)
         return unescape(ev, s, n, ext, out);
@@ -127,7 +102,7 @@ static rp_status add_pair(struct cef_event *ev, const char *k, size_t kn, const 
     if (ev->n_ext >= RP_CEF_EXT_MAX)
         return rp_error_set(err, RP_E_INVALID, "byte %zu: more than %d extension fields",
                             ev->base_off + (size_t)(k - ev->base), RP_CEF_EXT_MAX);
-    struct cef_pair *p = &ev->ext[ev->n_ext++];
+    struct fields_pair *p = &ev->ext[ev->n_ext++];
     p->key.p = k;
     p->key.n = kn;
     return set_span(ev, v, vn, esc, true, &p->val);
@@ -158,14 +133,7 @@ static rp_status cef_scan(const char *s, size_t n, size_t base_off, struct cef_e
     for (int f = 0; f < H_COUNT; f++) {
         size_t f0 = i;
         bool esc = false;
-        while (i < n && s[i] != '|') {
-            if (s[i] == '\\' && i + 1 < n) {
-                esc = true;
-                i += 2;
-            } else {
-                i++;
-            }
-        }
+        i = fields_scan_to(s, n, i, '|', &esc);
         if (i >= n && f < H_SEVERITY)
             return rp_error_set(err, RP_E_INVALID,
                                 "byte %zu: the CEF header has %d of its 7 fields before the "
@@ -182,13 +150,10 @@ static rp_status cef_scan(const char *s, size_t n, size_t base_off, struct cef_e
             i++; /* the '|'; a severity that ends the line has none */
     }
     /* the extension */
-    while (i < n && s[i] == ' ')
-        i++;
-    if (i >= n)
+    size_t k0;
+    i = fields_key_run(s, n, i, FIELDS_KEY_CEF, &k0);
+    if (k0 >= n)
         return RP_OK;
-    size_t k0 = i;
-    while (i < n && key_char(s[i]) && i - k0 <= RP_CEF_KEY_MAX)
-        i++;
     if (i == k0 || i >= n || s[i] != '=' || i - k0 > RP_CEF_KEY_MAX)
         return rp_error_set(err, RP_E_INVALID, "byte %zu: the extension must start with key=value",
                             base_off + k0);
@@ -221,12 +186,7 @@ static rp_status cef_scan(const char *s, size_t n, size_t base_off, struct cef_e
                 break;
             char c = s[i];
             if (c == ' ') {
-                size_t j = i;
-                while (j < n && s[j] == ' ')
-                    j++;
-                size_t ks = j;
-                while (j < n && key_char(s[j]) && j - ks <= RP_CEF_KEY_MAX)
-                    j++;
+                size_t ks, j = fields_key_run(s, n, i, FIELDS_KEY_CEF, &ks);
                 if (j > ks && j < n && s[j] == '=' && j - ks <= RP_CEF_KEY_MAX) {
                     more = true;
                     next = ks;
@@ -260,7 +220,7 @@ static void cef_labels(const struct cef_event *ev, int *label, bool *is_label)
         is_label[i] = false;
     }
     for (size_t i = 0; i < ev->n_ext; i++) {
-        const struct span *k = &ev->ext[i].key, *v = &ev->ext[i].val;
+        const struct fields_span *k = &ev->ext[i].key, *v = &ev->ext[i].val;
         if (k->n <= 5 || memcmp(k->p + k->n - 5, "Label", 5) != 0)
             continue;
         if (v->n == 0 || v->n > RP_CEF_KEY_MAX || !lines_fits_name(v->p, v->n))
@@ -269,7 +229,7 @@ static void cef_labels(const struct cef_event *ev, int *label, bool *is_label)
         long base = -1;
         bool clash = false;
         for (size_t j = 0; j < ev->n_ext; j++) {
-            const struct span *kj = &ev->ext[j].key;
+            const struct fields_span *kj = &ev->ext[j].key;
             if (kj->n == bn && memcmp(kj->p, k->p, bn) == 0)
                 base = (long)j;
             if (kj->n == v->n && memcmp(kj->p, v->p, v->n) == 0)
@@ -291,7 +251,7 @@ static rp_status cef_put_pairs(const struct cef_event *ev, const bool *used, jso
     for (size_t i = 0; i < ev->n_ext; i++) {
         if (is_label[i] || (used != NULL && used[i]))
             continue;
-        const struct span *k = &ev->ext[i].key;
+        const struct fields_span *k = &ev->ext[i].key;
         if (label[i] >= 0)
             k = &ev->ext[label[i]].val;
         if (json_object_setn_new_nocheck(obj, k->p, k->n,
@@ -301,54 +261,35 @@ static rp_status cef_put_pairs(const struct cef_event *ev, const bool *used, jso
     return RP_OK;
 }
 
-static rp_status put_str(json_t *obj, const char *key, const struct span *s)
+/* The event of a prepared line as given (fields_line_fn of cef_parse). */
+static rp_status cef_raw(const char *line, size_t n, const void *arg, json_t **out,
+                         struct rp_error *err)
 {
-    return json_object_set_new_nocheck(obj, key, lines_str(s->p, s->n)) ? RP_E_NOMEM : RP_OK;
-}
-
-rp_status cef_parse(const char *data, size_t len, json_t **out, struct rp_error *err)
-{
-    *out = NULL;
-    const char *line;
-    size_t n;
-    char *owned;
-    rp_status st = lines_prepare(data, len, &line, &n, &owned, err);
-    if (st != RP_OK)
-        return st;
+    (void)arg;
     struct cef_event *ev = malloc(sizeof(*ev));
     json_t *o = NULL, *ext = NULL;
-    if (ev == NULL) {
-        free(owned);
+    if (ev == NULL)
         return RP_E_NOMEM;
-    }
-    st = cef_scan(line, n, 0, ev, err);
-    if (st == RP_OK) {
-        o = json_object();
-        ext = json_object();
-        if (o == NULL || ext == NULL)
-            st = RP_E_NOMEM;
-    }
+    rp_status st = cef_scan(line, n, 0, ev, err);
+    if (st == RP_OK)
+        st = fields_objects_new(&o, &ext);
     if (st == RP_OK && json_object_set_new_nocheck(o, "version", json_integer(ev->version)))
         st = RP_E_NOMEM;
     static const char *const names[H_COUNT] = {"vendor",       "product", "device_version",
                                                "signature_id", "name",    "severity"};
     for (int f = 0; st == RP_OK && f < H_COUNT; f++)
-        st = put_str(o, names[f], &ev->hdr[f]);
+        st = fields_put_span(o, names[f], &ev->hdr[f]);
     if (st == RP_OK)
         st = cef_put_pairs(ev, NULL, ext);
-    if (st == RP_OK) {
-        st = json_object_set_new_nocheck(o, "extensions", ext) ? RP_E_NOMEM : RP_OK;
-        ext = NULL;
-    }
-    json_decref(ext);
-    if (st == RP_OK)
-        *out = o;
-    else
-        json_decref(o);
+    st = fields_raw_done(st, o, "extensions", ext, out);
     cef_event_fini(ev);
     free(ev);
-    free(owned);
     return st;
+}
+
+rp_status cef_parse(const char *data, size_t len, json_t **out, struct rp_error *err)
+{
+    return fields_parse_line(data, len, cef_raw, NULL, out, err);
 }
 
 /* --- the alert ------------------------------------------------------------------------- */
@@ -385,86 +326,65 @@ enum cef_key {
 };
 
 /* Sorted by byte value (binary search). */
-#define K(s) s, sizeof(s) - 1
-static const struct {
-    const char *name;
-    size_t len;
-    enum cef_key key;
-} KEYS[] = {
-    {K("cat"), C_CAT},
-    {K("destinationAddress"), C_DST},
-    {K("destinationHostName"), C_DHOST},
-    {K("destinationNtDomain"), C_DNTDOM},
-    {K("destinationPort"), C_DPT},
-    {K("destinationProcessId"), C_DPID},
-    {K("destinationProcessName"), C_DPROC},
-    {K("destinationUserName"), C_DUSER},
-    {K("deviceAddress"), C_DVC},
-    {K("deviceEventCategory"), C_CAT},
-    {K("deviceExternalId"), C_DEVEXTID},
-    {K("deviceHostName"), C_DVCHOST},
-    {K("deviceReceiptTime"), C_RT},
-    {K("dhost"), C_DHOST},
-    {K("dntdom"), C_DNTDOM},
-    {K("dpid"), C_DPID},
-    {K("dproc"), C_DPROC},
-    {K("dpt"), C_DPT},
-    {K("dst"), C_DST},
-    {K("duser"), C_DUSER},
-    {K("dvc"), C_DVC},
-    {K("dvchost"), C_DVCHOST},
-    {K("eventOutcome"), C_OUTCOME},
-    {K("fileHash"), C_FILEHASH},
-    {K("fileName"), C_FNAME},
-    {K("filePath"), C_FILEPATH},
-    {K("fileSize"), C_FSIZE},
-    {K("fname"), C_FNAME},
-    {K("fsize"), C_FSIZE},
-    {K("outcome"), C_OUTCOME},
-    {K("request"), C_REQUEST},
-    {K("requestURL"), C_REQUEST},
-    {K("rt"), C_RT},
-    {K("shost"), C_SHOST},
-    {K("sntdom"), C_SNTDOM},
-    {K("sourceAddress"), C_SRC},
-    {K("sourceHostName"), C_SHOST},
-    {K("sourceNtDomain"), C_SNTDOM},
-    {K("sourcePort"), C_SPT},
-    {K("sourceProcessId"), C_SPID},
-    {K("sourceProcessName"), C_SPROC},
-    {K("sourceUserName"), C_SUSER},
-    {K("spid"), C_SPID},
-    {K("sproc"), C_SPROC},
-    {K("spt"), C_SPT},
-    {K("src"), C_SRC},
-    {K("start"), C_START},
-    {K("startTime"), C_START},
-    {K("suser"), C_SUSER},
+static const struct fields_key KEYS[] = {
+    {FIELDS_K("cat"), C_CAT},
+    {FIELDS_K("destinationAddress"), C_DST},
+    {FIELDS_K("destinationHostName"), C_DHOST},
+    {FIELDS_K("destinationNtDomain"), C_DNTDOM},
+    {FIELDS_K("destinationPort"), C_DPT},
+    {FIELDS_K("destinationProcessId"), C_DPID},
+    {FIELDS_K("destinationProcessName"), C_DPROC},
+    {FIELDS_K("destinationUserName"), C_DUSER},
+    {FIELDS_K("deviceAddress"), C_DVC},
+    {FIELDS_K("deviceEventCategory"), C_CAT},
+    {FIELDS_K("deviceExternalId"), C_DEVEXTID},
+    {FIELDS_K("deviceHostName"), C_DVCHOST},
+    {FIELDS_K("deviceReceiptTime"), C_RT},
+    {FIELDS_K("dhost"), C_DHOST},
+    {FIELDS_K("dntdom"), C_DNTDOM},
+    {FIELDS_K("dpid"), C_DPID},
+    {FIELDS_K("dproc"), C_DPROC},
+    {FIELDS_K("dpt"), C_DPT},
+    {FIELDS_K("dst"), C_DST},
+    {FIELDS_K("duser"), C_DUSER},
+    {FIELDS_K("dvc"), C_DVC},
+    {FIELDS_K("dvchost"), C_DVCHOST},
+    {FIELDS_K("eventOutcome"), C_OUTCOME},
+    {FIELDS_K("fileHash"), C_FILEHASH},
+    {FIELDS_K("fileName"), C_FNAME},
+    {FIELDS_K("filePath"), C_FILEPATH},
+    {FIELDS_K("fileSize"), C_FSIZE},
+    {FIELDS_K("fname"), C_FNAME},
+    {FIELDS_K("fsize"), C_FSIZE},
+    {FIELDS_K("outcome"), C_OUTCOME},
+    {FIELDS_K("request"), C_REQUEST},
+    {FIELDS_K("requestURL"), C_REQUEST},
+    {FIELDS_K("rt"), C_RT},
+    {FIELDS_K("shost"), C_SHOST},
+    {FIELDS_K("sntdom"), C_SNTDOM},
+    {FIELDS_K("sourceAddress"), C_SRC},
+    {FIELDS_K("sourceHostName"), C_SHOST},
+    {FIELDS_K("sourceNtDomain"), C_SNTDOM},
+    {FIELDS_K("sourcePort"), C_SPT},
+    {FIELDS_K("sourceProcessId"), C_SPID},
+    {FIELDS_K("sourceProcessName"), C_SPROC},
+    {FIELDS_K("sourceUserName"), C_SUSER},
+    {FIELDS_K("spid"), C_SPID},
+    {FIELDS_K("sproc"), C_SPROC},
+    {FIELDS_K("spt"), C_SPT},
+    {FIELDS_K("src"), C_SRC},
+    {FIELDS_K("start"), C_START},
+    {FIELDS_K("startTime"), C_START},
+    {FIELDS_K("suser"), C_SUSER},
 };
 
-static int key_lookup(const struct span *k)
+static int key_lookup(const struct fields_span *k)
 {
-    size_t lo = 0, hi = sizeof(KEYS) / sizeof(KEYS[0]);
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const char *s = KEYS[mid].name;
-        size_t m = KEYS[mid].len;
-        int c = memcmp(k->p, s, k->n < m ? k->n : m);
-        if (c == 0)
-            c = k->n < m ? -1 : k->n > m ? 1 : 0;
-        if (c == 0)
-            return (int)KEYS[mid].key;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return -1;
+    return fields_key_find(KEYS, sizeof(KEYS) / sizeof(KEYS[0]), k->p, k->n);
 }
-#undef K
 
 /* CEF severity: 0-10 (x10), or Unknown/Low/Medium/High/Very-High. -1: none. */
-static int cef_severity(const struct span *s)
+static int cef_severity(const struct fields_span *s)
 {
     int64_t v;
     if (lines_parse_uint(s->p, s->n, 10, &v))
@@ -499,154 +419,71 @@ static const char *auth_result(const char *s, size_t n)
     return NULL;
 }
 
-struct cef_map {
-    const struct cef_event *ev;
-    int slot[C_KEYS]; /* pair index of each key, -1 when absent (a later pair wins) */
-    bool used[RP_CEF_EXT_MAX];
-    json_t *alert;
-};
-
-static const struct span *val(struct cef_map *m, int k)
+static rp_status map_time(struct fields_map *m, int k, int64_t now_ms, bool *done)
 {
-    return m->slot[k] >= 0 ? &m->ev->ext[m->slot[k]].val : NULL;
-}
-
-/* alert[obj][key] = the value of k when it is a name; marks it used. */
-static rp_status map_name(struct cef_map *m, int k, const char *obj, const char *key)
-{
-    const struct span *v = val(m, k);
-    if (v == NULL || !lines_fits_name(v->p, v->n))
-        return RP_OK;
-    m->used[m->slot[k]] = true;
-    return lines_name(m->alert, obj, key, v->p, v->n, NULL, NULL);
-}
-
-static rp_status map_typed(struct cef_map *m, int k, const char *obj, const char *key,
-                           enum obs_type t)
-{
-    const struct span *v = val(m, k);
-    if (v == NULL || !lines_fits_typed(t, v->p, v->n))
-        return RP_OK;
-    m->used[m->slot[k]] = true;
-    return lines_typed(m->alert, obj, key, t, v->p, v->n, NULL, NULL);
-}
-
-static rp_status map_uint(struct cef_map *m, int k, const char *obj, const char *key, int64_t max)
-{
-    const struct span *v = val(m, k);
-    int64_t x;
-    if (v == NULL || !lines_parse_uint(v->p, v->n, max, &x))
-        return RP_OK;
-    m->used[m->slot[k]] = true;
-    return lines_uint(m->alert, obj, key, v->p, v->n, max, NULL, NULL);
-}
-
-/* A host field: an address goes to host.ip, a name to host.name. true when
- * taken. */
-static rp_status map_host(struct cef_map *m, int k, bool *taken)
-{
-    const struct span *v = val(m, k);
-    *taken = false;
-    if (v == NULL)
-        return RP_OK;
-    if (lines_fits_typed(OBS_IPV4, v->p, v->n)) {
-        *taken = true;
-        m->used[m->slot[k]] = true;
-        return lines_typed(m->alert, "host", "ip", OBS_IPV4, v->p, v->n, NULL, NULL);
-    }
-    if (lines_fits_typed(OBS_HOSTNAME, v->p, v->n)) {
-        *taken = true;
-        m->used[m->slot[k]] = true;
-        return lines_name(m->alert, "host", "name", v->p, v->n, NULL, NULL);
-    }
-    return RP_OK;
-}
-
-static rp_status map_time(struct cef_map *m, int k, int64_t now_ms, bool *done)
-{
-    const struct span *v = val(m, k);
+    const struct fields_span *v = fields_val(m, k);
     int64_t ms;
     if (*done || v == NULL || !lines_parse_time(v->p, v->n, now_ms, &ms))
         return RP_OK;
     if (!lines_set_time(m->alert, ms))
         return RP_OK;
     *done = true;
-    m->used[m->slot[k]] = true;
+    fields_use(m, k);
     return RP_OK;
 }
 
-static rp_status cef_map_fields(struct cef_map *m, const char *kind, int64_t now_ms)
+static rp_status cef_map_fields(struct fields_map *m, const struct cef_event *ev, const char *kind,
+                                int64_t now_ms)
 {
-    const struct cef_event *ev = m->ev;
     rp_status st = RP_OK;
     bool auth = strcmp(kind, "auth") == 0, endpoint = strcmp(kind, "endpoint") == 0;
 
     /* the user: for a logon the account logged on to (duser), else the actor */
     int first = auth ? C_DUSER : C_SUSER, second = auth ? C_SUSER : C_DUSER;
-    int who = val(m, first) && lines_fits_name(val(m, first)->p, val(m, first)->n) ? first : second;
-    st = map_name(m, who, "user", "name");
-    if (st == RP_OK && m->slot[who] >= 0 && m->used[m->slot[who]]) {
-        const struct span *u = val(m, who);
-        if (memchr(u->p, '@', u->n) && lines_fits_typed(OBS_EMAIL, u->p, u->n))
-            st = lines_typed(m->alert, "user", "email", OBS_EMAIL, u->p, u->n, NULL, NULL);
-        if (st == RP_OK)
-            st = map_name(m, who == C_DUSER ? C_DNTDOM : C_SNTDOM, "user", "domain");
-    }
+    const struct fields_span *u = fields_val(m, first);
+    int who = u && lines_fits_name(u->p, u->n) ? first : second;
+    st = fields_map_user(m, who, who == C_DUSER ? C_DNTDOM : C_SNTDOM);
 
     /* the host: the destination; for an EDR the device that reported */
     bool taken = false;
     if (st == RP_OK)
-        st = map_host(m, C_DHOST, &taken);
+        st = fields_map_host(m, C_DHOST, &taken);
     if (st == RP_OK && endpoint) {
         if (!taken)
-            st = map_host(m, C_DVCHOST, &taken);
+            st = fields_map_host(m, C_DVCHOST, &taken);
         if (st == RP_OK && !taken)
-            st = map_host(m, C_SHOST, &taken);
+            st = fields_map_host(m, C_SHOST, &taken);
         if (st == RP_OK && json_object_get(json_object_get(m->alert, "host"), "ip") == NULL)
-            st = map_typed(m, C_DVC, "host", "ip", OBS_IPV4);
+            st = fields_map_typed(m, C_DVC, "host", "ip", OBS_IPV4);
         if (st == RP_OK)
-            st = map_name(m, C_DEVEXTID, "host", "id");
+            st = fields_map_name(m, C_DEVEXTID, "host", "id");
     }
 
     if (st == RP_OK)
-        st = map_typed(m, C_SRC, "src", "ip", OBS_IPV4);
-    if (st == RP_OK)
-        st = map_uint(m, C_SPT, "src", "port", 65535);
-    if (st == RP_OK)
-        st = map_typed(m, C_DST, "dst", "ip", OBS_IPV4);
-    if (st == RP_OK)
-        st = map_uint(m, C_DPT, "dst", "port", 65535);
+        st = fields_map_flow(m, C_SRC, C_SPT, C_DST, C_DPT);
 
     if (st == RP_OK)
-        st = map_name(m, C_FNAME, "file", "name");
-    if (st == RP_OK && val(m, C_FILEPATH) != NULL && val(m, C_FILEPATH)->n <= RP_FIELD_MAX_BYTES) {
-        m->used[m->slot[C_FILEPATH]] = true;
-        st = lines_text(m->alert, "file", "path", val(m, C_FILEPATH)->p, val(m, C_FILEPATH)->n,
-                        NULL, NULL);
-    }
-    if (st == RP_OK && val(m, C_FILEHASH) != NULL) {
-        const struct span *h = val(m, C_FILEHASH);
-        if ((h->n == 32 && lines_fits_typed(OBS_MD5, h->p, h->n)) ||
-            (h->n == 40 && lines_fits_typed(OBS_SHA1, h->p, h->n)) ||
-            (h->n == 64 && lines_fits_typed(OBS_SHA256, h->p, h->n))) {
-            m->used[m->slot[C_FILEHASH]] = true;
-            st = lines_hash(m->alert, "file", h->p, h->n, NULL, NULL);
-        }
+        st = fields_map_file(m, C_FNAME, C_FILEPATH);
+    const struct fields_span *h = fields_val(m, C_FILEHASH);
+    if (st == RP_OK && h != NULL &&
+        ((h->n == 32 && lines_fits_typed(OBS_MD5, h->p, h->n)) ||
+         (h->n == 40 && lines_fits_typed(OBS_SHA1, h->p, h->n)) ||
+         (h->n == 64 && lines_fits_typed(OBS_SHA256, h->p, h->n)))) {
+        fields_use(m, C_FILEHASH);
+        st = lines_hash(m->alert, "file", h->p, h->n, NULL, NULL);
     }
     if (st == RP_OK)
-        st = map_uint(m, C_FSIZE, "file", "size", 1LL << 53);
+        st = fields_map_uint(m, C_FSIZE, "file", "size", 1LL << 53);
 
     /* the process: the destination's when named, else the source's */
-    bool dproc = val(m, C_DPROC) != NULL || val(m, C_DPID) != NULL;
+    bool dproc = fields_val(m, C_DPROC) != NULL || fields_val(m, C_DPID) != NULL;
     if (st == RP_OK)
-        st = map_name(m, dproc ? C_DPROC : C_SPROC, "process", "name");
+        st = fields_map_name(m, dproc ? C_DPROC : C_SPROC, "process", "name");
     if (st == RP_OK)
-        st = map_uint(m, dproc ? C_DPID : C_SPID, "process", "pid", 4294967295LL);
+        st = fields_map_uint(m, dproc ? C_DPID : C_SPID, "process", "pid", 4294967295LL);
 
-    /* a URL has no field of its own: an observable; the text stays in extra */
-    if (st == RP_OK && val(m, C_REQUEST) != NULL)
-        st = lines_observable(m->alert, OBS_URL, val(m, C_REQUEST)->p, val(m, C_REQUEST)->n,
-                              "related");
+    if (st == RP_OK)
+        st = fields_map_url(m, C_REQUEST);
 
     bool timed = false;
     if (st == RP_OK)
@@ -655,79 +492,53 @@ static rp_status cef_map_fields(struct cef_map *m, const char *kind, int64_t now
         st = map_time(m, C_START, now_ms, &timed);
 
     if (st == RP_OK && auth) {
-        const struct span *o = val(m, C_OUTCOME);
+        const struct fields_span *o = fields_val(m, C_OUTCOME);
         const char *r = o ? auth_result(o->p, o->n) : NULL;
         if (r != NULL)
-            m->used[m->slot[C_OUTCOME]] = true;
+            fields_use(m, C_OUTCOME);
         else
             r = auth_result(ev->hdr[H_NAME].p, ev->hdr[H_NAME].n);
-        json_t *au = r != NULL ? lines_child(m->alert, "auth") : NULL;
-        if (r != NULL &&
-            (au == NULL || json_object_set_new_nocheck(au, "result", json_string_nocheck(r))))
-            st = RP_E_NOMEM;
+        st = fields_set_auth_result(m->alert, r);
     }
     return st;
 }
+
+_Static_assert(C_KEYS <= FIELDS_KEYS_MAX, "fields_map.slot holds every CEF key");
 
 rp_status cef_alert_in(const struct line_ctx *lc, const char *cef, size_t n, json_t **alert,
                        struct rp_error *err)
 {
     *alert = NULL;
     /* about 12 KiB of stack: no allocation per line for the parse itself */
-    struct cef_map map;
+    struct fields_map map;
     struct cef_event event;
-    struct cef_map *m = &map;
+    struct fields_map *m = &map;
     struct cef_event *ev = &event;
-    rp_status st = cef_scan(cef, n, (size_t)(cef - lc->line), ev, err);
     json_t *a = NULL, *x = NULL;
-    if (st == RP_OK) {
-        a = json_object();
-        x = json_object();
-        if (a == NULL || x == NULL)
-            st = RP_E_NOMEM;
-    }
-    if (st == RP_OK) {
-        m->ev = ev;
-        m->alert = a;
-        for (int k = 0; k < C_KEYS; k++)
-            m->slot[k] = -1;
-        for (size_t i = 0; i < ev->n_ext; i++) {
-            m->used[i] = false;
-            int k = key_lookup(&ev->ext[i].key);
-            if (k >= 0)
-                m->slot[k] = (int)i;
-        }
-    }
-    const struct span *h = ev->hdr;
-    const struct span *cat = st == RP_OK ? val(m, C_CAT) : NULL;
+    rp_status st = cef_scan(cef, n, (size_t)(cef - lc->line), ev, err);
+    if (st == RP_OK)
+        st = fields_alert_begin(m, ev->ext, ev->n_ext, C_KEYS, key_lookup, &a, &x);
+    const struct fields_span *h = ev->hdr;
+    const struct fields_span *cat = st == RP_OK ? fields_val(m, C_CAT) : NULL;
     const char *kind =
         st == RP_OK ? lines_kind(h[H_VENDOR].p, h[H_VENDOR].n, h[H_PRODUCT].p, h[H_PRODUCT].n,
                                  h[H_NAME].p, h[H_NAME].n, cat ? cat->p : "", cat ? cat->n : 0)
                     : "other";
 
-    char source[72], title[RP_NAME_MAX_BYTES + 1], sig[RP_NAME_MAX_BYTES + 1];
-    char rule[RP_NAME_MAX_BYTES + 1];
+    char title[RP_NAME_MAX_BYTES + 1], sig[RP_NAME_MAX_BYTES + 1];
     if (st == RP_OK) {
-        if (lines_source_name(h[H_VENDOR].p, h[H_VENDOR].n, source, sizeof(source)) == 0)
-            memcpy(source, "cef", 4);
         size_t tn = lines_clean(h[H_NAME].p, h[H_NAME].n, title, sizeof(title));
         size_t sn = lines_clean(h[H_SIGNATURE].p, h[H_SIGNATURE].n, sig, sizeof(sig));
         if (tn == 0)
             memcpy(title, sn ? sig : "CEF event", (sn ? sn : 9) + 1);
-        rule[0] = '\0';
-        if (sn > 0)
-            lines_rule(h[H_VENDOR].p, h[H_VENDOR].n, h[H_PRODUCT].p, h[H_PRODUCT].n, sig, sn, rule,
-                       sizeof(rule));
         int sev = cef_severity(&h[H_SEVERITY]);
-        if (json_object_set_new_nocheck(a, "kind", json_string_nocheck(kind)) ||
-            json_object_set_new_nocheck(a, "source", json_string_nocheck(source)) ||
-            json_object_set_new_nocheck(a, "title", json_string_nocheck(title)) ||
-            (rule[0] && json_object_set_new_nocheck(a, "rule", json_string_nocheck(rule))) ||
-            (sev >= 0 && json_object_set_new_nocheck(a, "severity", json_integer(sev))))
+        st = fields_alert_head(a, kind, &h[H_VENDOR], &h[H_PRODUCT], "cef", title, sig, sn);
+        if (st == RP_OK && sev >= 0 &&
+            json_object_set_new_nocheck(a, "severity", json_integer(sev)))
             st = RP_E_NOMEM;
     }
     if (st == RP_OK)
-        st = cef_map_fields(m, kind, lc->now_ms);
+        st = cef_map_fields(m, ev, kind, lc->now_ms);
     /* extra.cef: the header as given and every pair without a normalized place */
     static const char *const names[H_COUNT] = {"vendor",       "product", "device_version",
                                                "signature_id", "name",    "severity"};
@@ -738,23 +549,10 @@ rp_status cef_alert_in(const struct line_ctx *lc, const char *cef, size_t n, jso
     bool sev_mapped = json_object_get(a, "severity") != NULL;
     for (int f = 0; st == RP_OK && f < H_COUNT; f++)
         if (f != H_NAME && h[f].n > 0 && !(f == H_SEVERITY && sev_mapped))
-            st = put_str(x, names[f], &h[f]);
+            st = fields_put_span(x, names[f], &h[f]);
     if (st == RP_OK)
         st = cef_put_pairs(ev, m->used, x);
-    if (st == RP_OK) {
-        json_t *extra = lines_child(a, "extra");
-        st = extra == NULL || json_object_set_new_nocheck(extra, "cef", x) ? RP_E_NOMEM : RP_OK;
-        x = NULL;
-    }
-    if (st == RP_OK && json_object_set_new_nocheck(a, "raw", lines_str(lc->line, lc->len)))
-        st = RP_E_NOMEM;
-    if (st == RP_OK)
-        st = lines_fill_from_header(a, lc->hdr);
-    json_decref(x);
-    if (st == RP_OK)
-        *alert = a;
-    else
-        json_decref(a);
+    st = fields_alert_done(st, lc, "cef", a, x, alert);
     cef_event_fini(ev);
     return st;
 }

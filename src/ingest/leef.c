@@ -21,27 +21,19 @@
 
 #include "core/limits.h"
 #include "core/time.h"
+#include "ingest/fields_internal.h"
 #include "ingest/lines.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct span {
-    const char *p;
-    size_t n;
-};
-
-struct leef_attr {
-    struct span key, val;
-};
-
 enum { L_VENDOR, L_PRODUCT, L_PVERSION, L_EVENTID, L_COUNT };
 
 struct leef_event {
-    struct span version;
-    struct span hdr[L_COUNT];
+    struct fields_span version;
+    struct fields_span hdr[L_COUNT];
     char delim;
-    struct leef_attr attr[RP_CEF_EXT_MAX];
+    struct fields_pair attr[RP_CEF_EXT_MAX];
     size_t n;
 };
 
@@ -91,7 +83,7 @@ static rp_status add_attr(struct leef_event *ev, const char *k, size_t kn, const
     if (ev->n >= RP_CEF_EXT_MAX)
         return rp_error_set(err, RP_E_INVALID, "byte %zu: more than %d attributes", off,
                             RP_CEF_EXT_MAX);
-    struct leef_attr *a = &ev->attr[ev->n++];
+    struct fields_pair *a = &ev->attr[ev->n++];
     a->key.p = k;
     a->key.n = kn;
     lines_trim(&v, &vn);
@@ -100,22 +92,11 @@ static rp_status add_attr(struct leef_event *ev, const char *k, size_t kn, const
     return RP_OK;
 }
 
-static bool key_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-}
-
 /* "k=v k2=v2": each value runs to the space before the next "key=". */
 static rp_status split_spaces(struct leef_event *ev, const char *s, size_t n, size_t off,
                               struct rp_error *err)
 {
-    size_t i = 0;
-    while (i < n && s[i] == ' ')
-        i++;
-    size_t k0 = i;
-    while (i < n && key_char(s[i]) && i - k0 <= RP_CEF_KEY_MAX)
-        i++;
+    size_t k0, i = fields_key_run(s, n, 0, FIELDS_KEY_LEEF, &k0);
     if (i == k0 || i >= n || s[i] != '=')
         return rp_error_set(err, RP_E_INVALID, "byte %zu: key=value expected", off + k0);
     size_t k1 = i++;
@@ -127,12 +108,7 @@ static rp_status split_spaces(struct leef_event *ev, const char *s, size_t n, si
                 i++;
                 continue;
             }
-            size_t j = i;
-            while (j < n && s[j] == ' ')
-                j++;
-            size_t ks = j;
-            while (j < n && key_char(s[j]) && j - ks <= RP_CEF_KEY_MAX)
-                j++;
+            size_t ks, j = fields_key_run(s, n, i, FIELDS_KEY_LEEF, &ks);
             if (j > ks && j < n && s[j] == '=') {
                 more = true;
                 nk = ks;
@@ -216,7 +192,7 @@ static rp_status leef_scan(const char *s, size_t n, size_t off, struct leef_even
                 return rp_error_set(err, RP_E_INVALID, "byte %zu: attribute without '='",
                                     off + i + p);
             /* the previous value holds the delimiter: it goes on to here */
-            struct leef_attr *prev = &ev->attr[ev->n - 1];
+            struct fields_pair *prev = &ev->attr[ev->n - 1];
             prev->val.n = (size_t)(piece + pn - prev->val.p);
             lines_trim(&prev->val.p, &prev->val.n);
         } else {
@@ -232,50 +208,33 @@ static rp_status leef_scan(const char *s, size_t n, size_t off, struct leef_even
     return RP_OK;
 }
 
-static rp_status put_span(json_t *o, const char *key, const struct span *s)
+/* The event of a prepared line as given (fields_line_fn of leef_parse). */
+static rp_status leef_raw(const char *line, size_t n, const void *arg, json_t **out,
+                          struct rp_error *err)
 {
-    return json_object_set_new_nocheck(o, key, lines_str(s->p, s->n)) ? RP_E_NOMEM : RP_OK;
-}
-
-rp_status leef_parse(const char *data, size_t len, json_t **out, struct rp_error *err)
-{
-    *out = NULL;
-    const char *line;
-    size_t n;
-    char *owned;
-    rp_status st = lines_prepare(data, len, &line, &n, &owned, err);
-    if (st != RP_OK)
-        return st;
+    (void)arg;
     struct leef_event *ev = malloc(sizeof(*ev));
     json_t *o = NULL, *at = NULL;
-    st = ev ? leef_scan(line, n, 0, ev, err) : RP_E_NOMEM;
-    if (st == RP_OK) {
-        o = json_object();
-        at = json_object();
-        if (o == NULL || at == NULL)
-            st = RP_E_NOMEM;
-    }
+    rp_status st = ev ? leef_scan(line, n, 0, ev, err) : RP_E_NOMEM;
+    if (st == RP_OK)
+        st = fields_objects_new(&o, &at);
     static const char *const names[L_COUNT] = {"vendor", "product", "product_version", "event_id"};
     if (st == RP_OK)
-        st = put_span(o, "version", &ev->version);
+        st = fields_put_span(o, "version", &ev->version);
     for (int f = 0; st == RP_OK && f < L_COUNT; f++)
-        st = put_span(o, names[f], &ev->hdr[f]);
+        st = fields_put_span(o, names[f], &ev->hdr[f]);
     for (size_t i = 0; st == RP_OK && ev != NULL && i < ev->n; i++)
         if (json_object_setn_new_nocheck(at, ev->attr[i].key.p, ev->attr[i].key.n,
                                          lines_str(ev->attr[i].val.p, ev->attr[i].val.n)))
             st = RP_E_NOMEM;
-    if (st == RP_OK) {
-        st = json_object_set_new_nocheck(o, "attributes", at) ? RP_E_NOMEM : RP_OK;
-        at = NULL;
-    }
-    json_decref(at);
-    if (st == RP_OK)
-        *out = o;
-    else
-        json_decref(o);
+    st = fields_raw_done(st, o, "attributes", at, out);
     free(ev);
-    free(owned);
     return st;
+}
+
+rp_status leef_parse(const char *data, size_t len, json_t **out, struct rp_error *err)
+{
+    return fields_parse_line(data, len, leef_raw, NULL, out, err);
 }
 
 /* --- devTime with devTimeFormat ----------------------------------------------------------- */
@@ -483,175 +442,93 @@ enum leef_key {
 };
 
 /* Lower-case names, sorted (keys are matched without regard to case). */
-static const struct {
-    const char *name;
-    enum leef_key key;
-} LKEYS[] = {
-    {"accountname", L_ACCOUNTNAME},
-    {"cat", L_CAT},
-    {"devtime", L_DEVTIME},
-    {"devtimeformat", L_DEVTIMEFORMAT},
-    {"domain", L_DOMAIN},
-    {"dst", L_DST},
-    {"dstport", L_DSTPORT},
-    {"filehash", L_FILEHASH},
-    {"filename", L_FILENAME},
-    {"filepath", L_FILEPATH},
-    {"identhostname", L_IDENTHOSTNAME},
-    {"identsrc", L_IDENTSRC},
-    {"isloginevent", L_ISLOGIN},
-    {"islogoutevent", L_ISLOGOUT},
-    {"md5", L_MD5},
-    {"sev", L_SEV},
-    {"sha1", L_SHA1},
-    {"sha256", L_SHA256},
-    {"src", L_SRC},
-    {"srcport", L_SRCPORT},
-    {"url", L_URL},
-    {"usrname", L_USRNAME},
+static const struct fields_key LKEYS[] = {
+    {FIELDS_K("accountname"), L_ACCOUNTNAME},
+    {FIELDS_K("cat"), L_CAT},
+    {FIELDS_K("devtime"), L_DEVTIME},
+    {FIELDS_K("devtimeformat"), L_DEVTIMEFORMAT},
+    {FIELDS_K("domain"), L_DOMAIN},
+    {FIELDS_K("dst"), L_DST},
+    {FIELDS_K("dstport"), L_DSTPORT},
+    {FIELDS_K("filehash"), L_FILEHASH},
+    {FIELDS_K("filename"), L_FILENAME},
+    {FIELDS_K("filepath"), L_FILEPATH},
+    {FIELDS_K("identhostname"), L_IDENTHOSTNAME},
+    {FIELDS_K("identsrc"), L_IDENTSRC},
+    {FIELDS_K("isloginevent"), L_ISLOGIN},
+    {FIELDS_K("islogoutevent"), L_ISLOGOUT},
+    {FIELDS_K("md5"), L_MD5},
+    {FIELDS_K("sev"), L_SEV},
+    {FIELDS_K("sha1"), L_SHA1},
+    {FIELDS_K("sha256"), L_SHA256},
+    {FIELDS_K("src"), L_SRC},
+    {FIELDS_K("srcport"), L_SRCPORT},
+    {FIELDS_K("url"), L_URL},
+    {FIELDS_K("usrname"), L_USRNAME},
 };
 
-static int lkey_lookup(const struct span *k)
+static int lkey_lookup(const struct fields_span *k)
 {
     char low[24];
     if (k->n >= sizeof(low))
         return -1;
     for (size_t i = 0; i < k->n; i++)
         low[i] = (k->p[i] >= 'A' && k->p[i] <= 'Z') ? (char)(k->p[i] + 32) : k->p[i];
-    low[k->n] = '\0';
-    size_t lo = 0, hi = sizeof(LKEYS) / sizeof(LKEYS[0]);
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(low, LKEYS[mid].name);
-        if (c == 0)
-            return (int)LKEYS[mid].key;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return -1;
+    return fields_key_find(LKEYS, sizeof(LKEYS) / sizeof(LKEYS[0]), low, k->n);
 }
 
-struct leef_map {
-    const struct leef_event *ev;
-    int slot[L_KEYS];
-    bool used[RP_CEF_EXT_MAX];
-    json_t *alert;
-};
-
-static const struct span *lval(struct leef_map *m, int k)
+static rp_status leef_map_fields(struct fields_map *m, const struct leef_event *ev, bool auth,
+                                 int64_t now_ms)
 {
-    return m->slot[k] >= 0 ? &m->ev->attr[m->slot[k]].val : NULL;
-}
-
-static void use(struct leef_map *m, int k)
-{
-    m->used[m->slot[k]] = true;
-}
-
-/* Sets obj.key from k when the value fits the type; marks it used. */
-static rp_status lmap(struct leef_map *m, int k, const char *obj, const char *key, enum obs_type t,
-                      bool name)
-{
-    const struct span *v = lval(m, k);
-    if (v == NULL || v->n == 0)
-        return RP_OK;
-    if (name) {
-        if (!lines_fits_name(v->p, v->n))
-            return RP_OK;
-        use(m, k);
-        return lines_name(m->alert, obj, key, v->p, v->n, NULL, NULL);
-    }
-    if (!lines_fits_typed(t, v->p, v->n))
-        return RP_OK;
-    use(m, k);
-    return lines_typed(m->alert, obj, key, t, v->p, v->n, NULL, NULL);
-}
-
-static rp_status lport(struct leef_map *m, int k, const char *obj)
-{
-    const struct span *v = lval(m, k);
-    int64_t x;
-    if (v == NULL || !lines_parse_uint(v->p, v->n, 65535, &x))
-        return RP_OK;
-    use(m, k);
-    return lines_uint(m->alert, obj, "port", v->p, v->n, 65535, NULL, NULL);
-}
-
-static rp_status leef_map_fields(struct leef_map *m, bool auth, int64_t now_ms)
-{
-    rp_status st;
-    int who = lval(m, L_USRNAME) ? L_USRNAME : L_ACCOUNTNAME;
-    st = lmap(m, who, "user", "name", OBS_USER, true);
-    if (st == RP_OK && lval(m, who) && m->used[m->slot[who]]) {
-        const struct span *u = lval(m, who);
-        if (memchr(u->p, '@', u->n) && lines_fits_typed(OBS_EMAIL, u->p, u->n))
-            st = lines_typed(m->alert, "user", "email", OBS_EMAIL, u->p, u->n, NULL, NULL);
-        if (st == RP_OK)
-            st = lmap(m, L_DOMAIN, "user", "domain", OBS_USER, true);
-    }
-    if (st == RP_OK) {
-        const struct span *v = lval(m, L_IDENTHOSTNAME);
-        if (v && lines_fits_typed(OBS_IPV4, v->p, v->n))
-            st = lmap(m, L_IDENTHOSTNAME, "host", "ip", OBS_IPV4, false);
-        else
-            st = lmap(m, L_IDENTHOSTNAME, "host", "name", OBS_HOSTNAME, false);
-    }
+    int who = fields_val(m, L_USRNAME) ? L_USRNAME : L_ACCOUNTNAME;
+    rp_status st = fields_map_user(m, who, L_DOMAIN);
+    bool taken;
     if (st == RP_OK)
-        st = lmap(m, L_SRC, "src", "ip", OBS_IPV4, false);
-    if (st == RP_OK && json_object_get(m->alert, "src") == NULL)
-        st = lmap(m, L_IDENTSRC, "src", "ip", OBS_IPV4, false);
+        st = fields_map_host(m, L_IDENTHOSTNAME, &taken);
+    /* the source: src when it is an address, else identSrc */
+    const struct fields_span *src = fields_val(m, L_SRC);
+    bool src_ip = src != NULL && lines_fits_typed(OBS_IPV4, src->p, src->n);
     if (st == RP_OK)
-        st = lport(m, L_SRCPORT, "src");
+        st = fields_map_flow(m, src_ip ? L_SRC : L_IDENTSRC, L_SRCPORT, L_DST, L_DSTPORT);
     if (st == RP_OK)
-        st = lmap(m, L_DST, "dst", "ip", OBS_IPV4, false);
+        st = fields_map_file(m, L_FILENAME, L_FILEPATH);
     if (st == RP_OK)
-        st = lport(m, L_DSTPORT, "dst");
+        st = fields_map_typed(m, L_MD5, "file", "md5", OBS_MD5);
     if (st == RP_OK)
-        st = lmap(m, L_FILENAME, "file", "name", OBS_FILENAME, true);
-    if (st == RP_OK && lval(m, L_FILEPATH) && lval(m, L_FILEPATH)->n <= RP_FIELD_MAX_BYTES) {
-        use(m, L_FILEPATH);
-        st = lines_text(m->alert, "file", "path", lval(m, L_FILEPATH)->p, lval(m, L_FILEPATH)->n,
-                        NULL, NULL);
-    }
+        st = fields_map_typed(m, L_SHA1, "file", "sha1", OBS_SHA1);
     if (st == RP_OK)
-        st = lmap(m, L_MD5, "file", "md5", OBS_MD5, false);
-    if (st == RP_OK)
-        st = lmap(m, L_SHA1, "file", "sha1", OBS_SHA1, false);
-    if (st == RP_OK)
-        st = lmap(m, L_SHA256, "file", "sha256", OBS_SHA256, false);
-    if (st == RP_OK && lval(m, L_FILEHASH)) {
-        const struct span *h = lval(m, L_FILEHASH);
+        st = fields_map_typed(m, L_SHA256, "file", "sha256", OBS_SHA256);
+    const struct fields_span *h = fields_val(m, L_FILEHASH);
+    if (st == RP_OK && h != NULL) {
         enum obs_type t = h->n == 32 ? OBS_MD5 : h->n == 40 ? OBS_SHA1 : OBS_SHA256;
         const char *key = h->n == 32 ? "md5" : h->n == 40 ? "sha1" : "sha256";
         json_t *file = json_object_get(m->alert, "file");
         if (json_object_get(file, key) == NULL)
-            st = lmap(m, L_FILEHASH, "file", key, t, false);
+            st = fields_map_typed(m, L_FILEHASH, "file", key, t);
     }
-    if (st == RP_OK && lval(m, L_URL))
-        st = lines_observable(m->alert, OBS_URL, lval(m, L_URL)->p, lval(m, L_URL)->n, "related");
+    if (st == RP_OK)
+        st = fields_map_url(m, L_URL);
     /* the time */
-    const struct span *t = lval(m, L_DEVTIME), *f = lval(m, L_DEVTIMEFORMAT);
+    const struct fields_span *t = fields_val(m, L_DEVTIME), *f = fields_val(m, L_DEVTIMEFORMAT);
     int64_t ms;
     if (st == RP_OK && t != NULL &&
         ((f != NULL && f->n > 0 && java_time(f->p, f->n, t->p, t->n, now_ms, &ms)) ||
          ((f == NULL || f->n == 0) && lines_parse_time(t->p, t->n, now_ms, &ms))) &&
         lines_set_time(m->alert, ms)) {
-        use(m, L_DEVTIME);
+        fields_use(m, L_DEVTIME);
         if (f != NULL)
-            use(m, L_DEVTIMEFORMAT);
+            fields_use(m, L_DEVTIMEFORMAT);
     }
     /* sev: 0-10 */
-    const struct span *sv = lval(m, L_SEV);
+    const struct fields_span *sv = fields_val(m, L_SEV);
     int64_t sev;
     if (st == RP_OK && sv && lines_parse_uint(sv->p, sv->n, 10, &sev)) {
-        use(m, L_SEV);
+        fields_use(m, L_SEV);
         if (json_object_set_new_nocheck(m->alert, "severity", json_integer(sev * 10)))
             st = RP_E_NOMEM;
     }
     if (st == RP_OK && auth) {
-        const struct span *cat = lval(m, L_CAT), *id = &m->ev->hdr[L_EVENTID];
+        const struct fields_span *cat = fields_val(m, L_CAT), *id = &ev->hdr[L_EVENTID];
         const char *r = NULL;
         static const char *const fail[] = {"fail", "denied", "invalid", "reject", "locked", NULL};
         for (size_t i = 0; fail[i] && r == NULL; i++)
@@ -661,66 +538,43 @@ static rp_status leef_map_fields(struct leef_map *m, bool auth, int64_t now_ms)
         if (r == NULL && (lines_icontains(id->p, id->n, "success") ||
                           (cat && lines_icontains(cat->p, cat->n, "success"))))
             r = "success";
-        json_t *au = r ? lines_child(m->alert, "auth") : NULL;
-        if (r && (au == NULL || json_object_set_new_nocheck(au, "result", json_string_nocheck(r))))
-            st = RP_E_NOMEM;
+        st = fields_set_auth_result(m->alert, r);
     }
     return st;
 }
+
+_Static_assert(L_KEYS <= FIELDS_KEYS_MAX, "fields_map.slot holds every LEEF key");
 
 rp_status leef_alert_in(const struct line_ctx *lc, const char *leef, size_t n, json_t **alert,
                         struct rp_error *err)
 {
     *alert = NULL;
     /* about 9 KiB of stack: no allocation per line for the parse itself */
-    struct leef_map map;
+    struct fields_map map;
     struct leef_event event;
-    struct leef_map *m = &map;
+    struct fields_map *m = &map;
     struct leef_event *ev = &event;
-    rp_status st = leef_scan(leef, n, (size_t)(leef - lc->line), ev, err);
     json_t *a = NULL, *x = NULL;
-    if (st == RP_OK) {
-        a = json_object();
-        x = json_object();
-        if (a == NULL || x == NULL)
-            st = RP_E_NOMEM;
-    }
-    if (st == RP_OK) {
-        m->ev = ev;
-        m->alert = a;
-        for (int k = 0; k < L_KEYS; k++)
-            m->slot[k] = -1;
-        for (size_t i = 0; i < ev->n; i++) {
-            m->used[i] = false;
-            int k = lkey_lookup(&ev->attr[i].key);
-            if (k >= 0)
-                m->slot[k] = (int)i;
-        }
-    }
-    const struct span *h = ev->hdr;
+    rp_status st = leef_scan(leef, n, (size_t)(leef - lc->line), ev, err);
+    if (st == RP_OK)
+        st = fields_alert_begin(m, ev->attr, ev->n, L_KEYS, lkey_lookup, &a, &x);
+    const struct fields_span *h = ev->hdr;
     bool auth = false;
     const char *kind = "other";
     if (st == RP_OK) {
-        const struct span *li = lval(m, L_ISLOGIN), *lo = lval(m, L_ISLOGOUT);
+        const struct fields_span *li = fields_val(m, L_ISLOGIN), *lo = fields_val(m, L_ISLOGOUT);
         auth = (li && lines_ieq(li->p, li->n, "true")) || (lo && lines_ieq(lo->p, lo->n, "true"));
-        const struct span *cat = lval(m, L_CAT);
+        const struct fields_span *cat = fields_val(m, L_CAT);
         kind =
             auth ? "auth"
                  : lines_kind(h[L_VENDOR].p, h[L_VENDOR].n, h[L_PRODUCT].p, h[L_PRODUCT].n,
                               h[L_EVENTID].p, h[L_EVENTID].n, cat ? cat->p : "", cat ? cat->n : 0);
         auth = strcmp(kind, "auth") == 0;
     }
-    char source[72], title[RP_NAME_MAX_BYTES + 1], rule[RP_NAME_MAX_BYTES + 1];
     if (st == RP_OK) {
-        if (lines_source_name(h[L_VENDOR].p, h[L_VENDOR].n, source, sizeof(source)) == 0)
-            memcpy(source, "leef", 5);
-        char id[RP_NAME_MAX_BYTES + 1], p[RP_NAME_MAX_BYTES + 1];
+        char id[RP_NAME_MAX_BYTES + 1], p[RP_NAME_MAX_BYTES + 1], title[RP_NAME_MAX_BYTES + 1];
         size_t idn = lines_clean(h[L_EVENTID].p, h[L_EVENTID].n, id, sizeof(id));
         lines_clean(h[L_PRODUCT].p, h[L_PRODUCT].n, p, sizeof(p));
-        rule[0] = '\0';
-        if (idn > 0)
-            lines_rule(h[L_VENDOR].p, h[L_VENDOR].n, h[L_PRODUCT].p, h[L_PRODUCT].n, id, idn, rule,
-                       sizeof(rule));
         /* the event id is the title when it says something; a bare number is
          * named with its product */
         bool words = false;
@@ -731,40 +585,22 @@ rp_status leef_alert_in(const struct line_ctx *lc, const char *leef, size_t n, j
         else if (!rp_fmt(title, sizeof(title), "%s%sevent%s%s", p, p[0] ? " " : "", idn ? " " : "",
                          id))
             memcpy(title, "LEEF event", 11);
-        if (json_object_set_new_nocheck(a, "kind", json_string_nocheck(kind)) ||
-            json_object_set_new_nocheck(a, "source", json_string_nocheck(source)) ||
-            json_object_set_new_nocheck(a, "title", json_string_nocheck(title)) ||
-            (rule[0] && json_object_set_new_nocheck(a, "rule", json_string_nocheck(rule))))
-            st = RP_E_NOMEM;
+        st = fields_alert_head(a, kind, &h[L_VENDOR], &h[L_PRODUCT], "leef", title, id, idn);
     }
     if (st == RP_OK)
-        st = leef_map_fields(m, auth, lc->now_ms);
+        st = leef_map_fields(m, ev, auth, lc->now_ms);
     static const char *const names[L_COUNT] = {"vendor", "product", "product_version", "event_id"};
     if (st == RP_OK)
-        st = put_span(x, "version", &ev->version);
+        st = fields_put_span(x, "version", &ev->version);
     for (int f = 0; st == RP_OK && f < L_COUNT; f++)
         if (h[f].n > 0)
-            st = put_span(x, names[f], &h[f]);
+            st = fields_put_span(x, names[f], &h[f]);
     for (size_t i = 0; st == RP_OK && i < ev->n; i++)
         if (!m->used[i] &&
             json_object_setn_new_nocheck(x, ev->attr[i].key.p, ev->attr[i].key.n,
                                          lines_str(ev->attr[i].val.p, ev->attr[i].val.n)))
             st = RP_E_NOMEM;
-    if (st == RP_OK) {
-        json_t *extra = lines_child(a, "extra");
-        st = extra == NULL || json_object_set_new_nocheck(extra, "leef", x) ? RP_E_NOMEM : RP_OK;
-        x = NULL;
-    }
-    if (st == RP_OK && json_object_set_new_nocheck(a, "raw", lines_str(lc->line, lc->len)))
-        st = RP_E_NOMEM;
-    if (st == RP_OK)
-        st = lines_fill_from_header(a, lc->hdr);
-    json_decref(x);
-    if (st == RP_OK)
-        *alert = a;
-    else
-        json_decref(a);
-    return st;
+    return fields_alert_done(st, lc, "leef", a, x, alert);
 }
 
 rp_status leef_parse_alert(const char *data, size_t len, json_t **alert, struct rp_error *err)

@@ -2,7 +2,8 @@
  * syslog.c: syslog lines, RFC 3164 (BSD) and RFC 5424, cut into header and
  * MSG; the MSG handed to the parser of what it carries (CEF, LEEF, sshd/PAM
  * auth lines, CylancePROTECT events); and the helpers all line parsers share
- * (lines.h): UTF-8 repair, fields that take a value only when it fits, times.
+ * (lines.h): UTF-8 repair, fields that take a value only when it fits, times;
+ * and those of the key=value formats CEF and LEEF (fields_internal.h).
  *
  * Times: an RFC 3164 time has neither year nor zone. It is read in the local
  * time zone of the process (TZ), as rsyslog and syslog-ng do, and in the current
@@ -20,6 +21,7 @@
 
 #include "core/limits.h"
 #include "core/time.h"
+#include "ingest/fields_internal.h"
 #include "ingest/lines.h"
 
 #include <arpa/inet.h>
@@ -193,6 +195,21 @@ rp_status lines_prepare(const char *data, size_t len, const char **line, size_t 
     *line = c;
     *n = o;
     return RP_OK;
+}
+
+rp_status fields_parse_line(const char *data, size_t len, fields_line_fn fn, const void *arg,
+                            json_t **out, struct rp_error *err)
+{
+    *out = NULL;
+    const char *line;
+    size_t n;
+    char *owned;
+    rp_status st = lines_prepare(data, len, &line, &n, &owned, err);
+    if (st != RP_OK)
+        return st;
+    st = fn(line, n, arg, out, err);
+    free(owned);
+    return st;
 }
 
 /* --- JSON fields that take only values that fit -------------------------------- */
@@ -481,87 +498,30 @@ rp_status lines_observable(json_t *alert, enum obs_type t, const char *s, size_t
 /* 9999-12-31T23:59:59.999Z: the last time RFC 3339 text (and the model) takes. */
 #define LINES_MS_MAX 253402300799999LL
 
-static void civil_from_days(int64_t z, int *y, int *m, int *d);
-
-static void put_digits(char *p, int v, int n)
-{
-    while (n-- > 0) {
-        p[n] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
-/* time_format_rfc3339() without printf: a line costs one of these. */
-static void format_ms(int64_t ms, char out[TIME_RFC3339_LEN])
-{
-    int64_t secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
-    int y, mo, d;
-    civil_from_days(days, &y, &mo, &d);
-    memcpy(out, "0000-00-00T00:00:00.000Z", TIME_RFC3339_LEN);
-    put_digits(out, y, 4);
-    put_digits(out + 5, mo, 2);
-    put_digits(out + 8, d, 2);
-    put_digits(out + 11, (int)(rem / 3600), 2);
-    put_digits(out + 14, (int)(rem / 60 % 60), 2);
-    put_digits(out + 17, (int)(rem % 60), 2);
-    put_digits(out + 20, (int)(ms % 1000), 3);
-}
-
 bool lines_set_time(json_t *alert, int64_t ms)
 {
     if (ms < 0 || ms > LINES_MS_MAX)
         return false;
     char ts[TIME_RFC3339_LEN];
-    format_ms(ms, ts);
+    time_format_rfc3339(ms, ts);
     return json_object_set_new_nocheck(alert, "event_time", json_string_nocheck(ts)) == 0;
-}
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yy + (*m <= 2));
 }
 
 static int year_from_days(int64_t z)
 {
-    int y, m, d;
-    civil_from_days(z, &y, &m, &d);
-    return y;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return md[m - 1];
+    int64_t y;
+    unsigned m, d;
+    time_civil_from_days(z, &y, &m, &d);
+    return (int)y;
 }
 
 /* Seconds of a wall-clock time read as if it were UTC; false when out of range. */
 static bool wall_seconds(int y, int mo, int d, int h, int mi, int s, int64_t *out)
 {
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 ||
-        h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > time_days_in_month(y, mo) ||
+        h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
         return false;
-    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+    *out = time_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
     return true;
 }
 
@@ -1042,14 +1002,7 @@ static rp_status sd_scan(const char *s, size_t n, size_t base, json_t *out, size
                 return rp_error_set(err, RP_E_INVALID, "byte %zu: '\"' expected", base + i);
             size_t v0 = ++i;
             bool esc = false;
-            while (i < n && s[i] != '"') {
-                if (s[i] == '\\' && i + 1 < n) {
-                    esc = true;
-                    i += 2;
-                } else {
-                    i++;
-                }
-            }
+            i = fields_scan_to(s, n, i, '"', &esc);
             if (i >= n)
                 return rp_error_set(err, RP_E_INVALID, "byte %zu: PARAM-VALUE not closed",
                                     base + v0 - 1);
@@ -1342,6 +1295,186 @@ rp_status lines_fill_from_header(json_t *alert, const struct syslog_msg *hdr)
     return st;
 }
 
+/* --- key=value pairs into the alert (fields_internal.h) ----------------------------- */
+
+rp_status fields_map_name(struct fields_map *m, int k, const char *obj, const char *key)
+{
+    const struct fields_span *v = fields_val(m, k);
+    if (v == NULL || !lines_fits_name(v->p, v->n))
+        return RP_OK;
+    fields_use(m, k);
+    return lines_name(m->alert, obj, key, v->p, v->n, NULL, NULL);
+}
+
+rp_status fields_map_typed(struct fields_map *m, int k, const char *obj, const char *key,
+                           enum obs_type t)
+{
+    const struct fields_span *v = fields_val(m, k);
+    if (v == NULL || !lines_fits_typed(t, v->p, v->n))
+        return RP_OK;
+    fields_use(m, k);
+    return lines_typed(m->alert, obj, key, t, v->p, v->n, NULL, NULL);
+}
+
+rp_status fields_map_uint(struct fields_map *m, int k, const char *obj, const char *key,
+                          int64_t max)
+{
+    const struct fields_span *v = fields_val(m, k);
+    int64_t x;
+    if (v == NULL || !parse_uint(v->p, v->n, max, &x))
+        return RP_OK;
+    fields_use(m, k);
+    return lines_uint(m->alert, obj, key, v->p, v->n, max, NULL, NULL);
+}
+
+rp_status fields_map_text(struct fields_map *m, int k, const char *obj, const char *key)
+{
+    const struct fields_span *v = fields_val(m, k);
+    if (v == NULL || v->n > RP_FIELD_MAX_BYTES)
+        return RP_OK;
+    fields_use(m, k);
+    return lines_text(m->alert, obj, key, v->p, v->n, NULL, NULL);
+}
+
+rp_status fields_map_host(struct fields_map *m, int k, bool *taken)
+{
+    const struct fields_span *v = fields_val(m, k);
+    *taken = false;
+    if (v == NULL)
+        return RP_OK;
+    if (lines_fits_typed(OBS_IPV4, v->p, v->n)) {
+        *taken = true;
+        fields_use(m, k);
+        return lines_typed(m->alert, "host", "ip", OBS_IPV4, v->p, v->n, NULL, NULL);
+    }
+    if (lines_fits_typed(OBS_HOSTNAME, v->p, v->n)) {
+        *taken = true;
+        fields_use(m, k);
+        return lines_name(m->alert, "host", "name", v->p, v->n, NULL, NULL);
+    }
+    return RP_OK;
+}
+
+rp_status fields_map_user(struct fields_map *m, int who, int domain)
+{
+    rp_status st = fields_map_name(m, who, "user", "name");
+    if (st != RP_OK || m->slot[who] < 0 || !m->used[m->slot[who]])
+        return st;
+    const struct fields_span *u = fields_val(m, who);
+    if (memchr(u->p, '@', u->n) && lines_fits_typed(OBS_EMAIL, u->p, u->n))
+        st = lines_typed(m->alert, "user", "email", OBS_EMAIL, u->p, u->n, NULL, NULL);
+    if (st == RP_OK)
+        st = fields_map_name(m, domain, "user", "domain");
+    return st;
+}
+
+rp_status fields_map_url(struct fields_map *m, int k)
+{
+    const struct fields_span *v = fields_val(m, k);
+    if (v == NULL)
+        return RP_OK;
+    return lines_observable(m->alert, OBS_URL, v->p, v->n, "related");
+}
+
+rp_status fields_set_auth_result(json_t *alert, const char *result)
+{
+    if (result == NULL)
+        return RP_OK;
+    json_t *au = lines_child(alert, "auth");
+    if (au == NULL || json_object_set_new_nocheck(au, "result", json_string_nocheck(result)))
+        return RP_E_NOMEM;
+    return RP_OK;
+}
+
+rp_status fields_map_flow(struct fields_map *m, int src, int sport, int dst, int dport)
+{
+    rp_status st = fields_map_typed(m, src, "src", "ip", OBS_IPV4);
+    if (st == RP_OK)
+        st = fields_map_uint(m, sport, "src", "port", 65535);
+    if (st == RP_OK)
+        st = fields_map_typed(m, dst, "dst", "ip", OBS_IPV4);
+    if (st == RP_OK)
+        st = fields_map_uint(m, dport, "dst", "port", 65535);
+    return st;
+}
+
+rp_status fields_map_file(struct fields_map *m, int name, int path)
+{
+    rp_status st = fields_map_name(m, name, "file", "name");
+    if (st == RP_OK)
+        st = fields_map_text(m, path, "file", "path");
+    return st;
+}
+
+rp_status fields_objects_new(json_t **obj, json_t **pairs)
+{
+    *obj = json_object();
+    *pairs = json_object();
+    return *obj == NULL || *pairs == NULL ? RP_E_NOMEM : RP_OK;
+}
+
+rp_status fields_raw_done(rp_status st, json_t *obj, const char *key, json_t *pairs, json_t **out)
+{
+    if (st == RP_OK) {
+        st = json_object_set_new_nocheck(obj, key, pairs) ? RP_E_NOMEM : RP_OK;
+        pairs = NULL;
+    }
+    json_decref(pairs);
+    if (st == RP_OK)
+        *out = obj;
+    else
+        json_decref(obj);
+    return st;
+}
+
+rp_status fields_alert_head(json_t *alert, const char *kind, const struct fields_span *vendor,
+                            const struct fields_span *product, const char *fallback,
+                            const char *title, const char *id, size_t idn)
+{
+    char source[72], rule[RP_NAME_MAX_BYTES + 1];
+    if (lines_source_name(vendor->p, vendor->n, source, sizeof(source)) == 0)
+        rp_fmt(source, sizeof(source), "%s", fallback);
+    rule[0] = '\0';
+    if (idn > 0)
+        lines_rule(vendor->p, vendor->n, product->p, product->n, id, idn, rule, sizeof(rule));
+    if (json_object_set_new_nocheck(alert, "kind", json_string_nocheck(kind)) ||
+        json_object_set_new_nocheck(alert, "source", json_string_nocheck(source)) ||
+        json_object_set_new_nocheck(alert, "title", json_string_nocheck(title)) ||
+        (rule[0] && json_object_set_new_nocheck(alert, "rule", json_string_nocheck(rule))))
+        return RP_E_NOMEM;
+    return RP_OK;
+}
+
+rp_status fields_alert_done(rp_status st, const struct line_ctx *lc, const char *format,
+                            json_t *alert, json_t *extra, json_t **out)
+{
+    if (st == RP_OK) {
+        json_t *x = lines_child(alert, "extra");
+        if (x == NULL) {
+            st = RP_E_NOMEM; /* extra is still ours: freed below */
+        } else {
+            /* the set takes extra, even when it fails */
+            st = json_object_set_new_nocheck(x, format, extra) ? RP_E_NOMEM : RP_OK;
+            extra = NULL;
+        }
+    }
+    if (st == RP_OK && json_object_set_new_nocheck(alert, "raw", lines_str(lc->line, lc->len)))
+        st = RP_E_NOMEM;
+    if (st == RP_OK)
+        st = lines_fill_from_header(alert, lc->hdr);
+    json_decref(extra);
+    if (st == RP_OK)
+        *out = alert;
+    else
+        json_decref(alert);
+    return st;
+}
+
+rp_status fields_put_span(json_t *obj, const char *key, const struct fields_span *s)
+{
+    return json_object_set_new_nocheck(obj, key, lines_str(s->p, s->n)) ? RP_E_NOMEM : RP_OK;
+}
+
 const char *lines_find_marker(const char *s, size_t n, const char *marker)
 {
     size_t m = strlen(marker);
@@ -1385,16 +1518,12 @@ static rp_status dispatch(const struct line_ctx *lc, json_t **alert, struct rp_e
     return rp_error_set(err, RP_E_NOTFOUND, "syslog message of no known kind");
 }
 
-rp_status syslog_parse_alert_at(const char *data, size_t len, int64_t now_ms, json_t **alert,
-                                struct rp_error *err)
+/* syslog_parse_alert_at on the prepared line (a fields_line_fn; arg: the clock). */
+static rp_status syslog_alert_line(const char *line, size_t n, const void *arg, json_t **alert,
+                                   struct rp_error *err)
 {
-    *alert = NULL;
-    const char *line;
-    size_t n;
-    char *owned;
-    rp_status st = lines_prepare(data, len, &line, &n, &owned, err);
-    if (st != RP_OK)
-        return st;
+    int64_t now_ms = *(const int64_t *)arg;
+    rp_status st;
     const char *t = line;
     size_t tn = n;
     trim(&t, &tn);
@@ -1419,8 +1548,13 @@ rp_status syslog_parse_alert_at(const char *data, size_t len, int64_t now_ms, js
         else
             st = rp_error_set(err, RP_E_INVALID, "%s", se.msg);
     }
-    free(owned);
     return st;
+}
+
+rp_status syslog_parse_alert_at(const char *data, size_t len, int64_t now_ms, json_t **alert,
+                                struct rp_error *err)
+{
+    return fields_parse_line(data, len, syslog_alert_line, &now_ms, alert, err);
 }
 
 rp_status syslog_parse_alert(const char *line, size_t len, json_t **alert, struct rp_error *err)
@@ -1428,16 +1562,22 @@ rp_status syslog_parse_alert(const char *line, size_t len, json_t **alert, struc
     return syslog_parse_alert_at(line, len, time_now_ms(), alert, err);
 }
 
-rp_status lines_parse_marked(const char *data, size_t len, int64_t now_ms, const char *marker,
-                             lines_in_fn fn, json_t **alert, struct rp_error *err)
+/* What lines_parse_marked looks for and with what. */
+struct marked {
+    int64_t now_ms;
+    const char *marker;
+    lines_in_fn fn;
+};
+
+/* lines_parse_marked on the prepared line (a fields_line_fn; arg: a struct marked). */
+static rp_status marked_line(const char *line, size_t n, const void *arg, json_t **alert,
+                             struct rp_error *err)
 {
-    *alert = NULL;
-    const char *line;
-    size_t n;
-    char *owned;
-    rp_status st = lines_prepare(data, len, &line, &n, &owned, err);
-    if (st != RP_OK)
-        return st;
+    const struct marked *mk = arg;
+    int64_t now_ms = mk->now_ms;
+    const char *marker = mk->marker;
+    lines_in_fn fn = mk->fn;
+    rp_status st;
     size_t ml = strlen(marker);
     const char *t = line;
     size_t tn = n;
@@ -1463,6 +1603,12 @@ rp_status lines_parse_marked(const char *data, size_t len, int64_t now_ms, const
         st = rp_error_set(err, RP_E_INVALID, "byte %zu: no %s event in the line",
                           (size_t)(t - line), marker);
     }
-    free(owned);
     return st;
+}
+
+rp_status lines_parse_marked(const char *data, size_t len, int64_t now_ms, const char *marker,
+                             lines_in_fn fn, json_t **alert, struct rp_error *err)
+{
+    const struct marked mk = {.now_ms = now_ms, .marker = marker, .fn = fn};
+    return fields_parse_line(data, len, marked_line, &mk, alert, err);
 }
