@@ -231,12 +231,22 @@ static rp_status fail(struct ctx *c, const char *path, const char *fmt, ...)
     return rp_error_set(c->err, RP_E_INVALID, "%s: %s", path, what);
 }
 
+/* "base.key" (or "key" at the top) in out, cut to cap - 1 bytes as snprintf
+ * would. Runs for every field of every alert: copies, not a format. */
 static void join_path(char *out, size_t cap, const char *base, const char *key)
 {
-    if (base[0] == '\0')
-        rp_fmt(out, cap, "%s", key);
-    else
-        rp_fmt(out, cap, "%s.%s", base, key);
+    if (cap == 0)
+        return;
+    size_t len = 0;
+    const char *parts[3] = {base, base[0] != '\0' ? "." : "", key};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(parts[i]);
+        if (n > cap - 1 - len)
+            n = cap - 1 - len;
+        memcpy(out + len, parts[i], n);
+        len += n;
+    }
+    out[len] = '\0';
 }
 
 static const char *json_type_name(json_t *v)
