@@ -30,6 +30,9 @@
 #define JSONMEM_UNDER_ASAN 1
 #endif
 #endif
+#ifndef JSONMEM_UNDER_ASAN
+#define JSONMEM_UNDER_ASAN 0
+#endif
 
 #define JSONMEM_GRAIN   16u
 #define JSONMEM_CLASSES (RP_JSONMEM_MAX_BLOCK / JSONMEM_GRAIN)
@@ -131,9 +134,8 @@ static void flush_at_exit(void)
 
 bool jsonmem_install(void)
 {
-#ifdef JSONMEM_UNDER_ASAN
-    return false;
-#else
+    if (JSONMEM_UNDER_ASAN)
+        return false; /* ASan's own allocator must see every free */
     if (installed)
         return true;
     const char *env = getenv("RIPOSTE_JSONMEM");
@@ -143,7 +145,6 @@ bool jsonmem_install(void)
     atexit(flush_at_exit);
     installed = true;
     return true;
-#endif
 }
 
 size_t jsonmem_cached_blocks(void)
