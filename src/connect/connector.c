@@ -179,6 +179,19 @@ rp_status connector_string(const char *instance, json_t *conf, const char *key, 
     return *out != NULL ? RP_OK : rp_error_set(err, RP_E_NOMEM, "out of memory");
 }
 
+rp_status connector_strings(const char *instance, json_t *conf, const struct connector_env *env,
+                            const struct connector_string_spec *specs, size_t n,
+                            struct rp_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        rp_status st = connector_string(instance, conf, specs[i].key, specs[i].required, env,
+                                        specs[i].out, err);
+        if (st != RP_OK)
+            return st;
+    }
+    return RP_OK;
+}
+
 rp_status connector_keys_check(const char *instance, json_t *conf, const char *const *keys,
                                struct rp_error *err)
 {

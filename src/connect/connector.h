@@ -120,6 +120,22 @@ rp_status connector_string(const char *instance, json_t *conf, const char *key, 
                            const struct connector_env *env, char **out,
                            struct rp_error *err) RP_MUST_CHECK;
 
+/* One string key for connector_strings: where its value goes, and whether an
+ * absent (or null) key is an error. */
+struct connector_string_spec {
+    const char *key;
+    bool required;
+    char **out; /* a new string the instance owns, or NULL (absent, optional) */
+};
+
+/* Reads the keys of specs[0..n) in that order with connector_string, stopping
+ * at the first error (returned, err as connector_string says). The strings
+ * read before it stay in their *out, which the caller frees as on success; the
+ * failing spec's *out is NULL and the later ones are left untouched. */
+rp_status connector_strings(const char *instance, json_t *conf, const struct connector_env *env,
+                            const struct connector_string_spec *specs, size_t n,
+                            struct rp_error *err) RP_MUST_CHECK;
+
 /* RP_E_INVALID "connectors.INSTANCE.KEY: unknown key (known: a, b, ...)" for
  * the first key of conf not in keys (NULL-terminated): a typo in a
  * configuration must not fall back to a default silently. */

@@ -1239,22 +1239,17 @@ static rp_status imap_create(const char *instance, json_t *conf, const struct co
         st = rp_error_set(err, RP_E_NOMEM, "out of memory");
         goto fail;
     }
-    st = connector_string(instance, conf, "url", true, env, &in->url, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "user", false, env, &in->user, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "password", false, env, &in->password, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "master_user", false, env, &in->master_user, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "master_password", false, env, &in->master_password,
-                              err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "master_separator", false, env, &in->separator, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "quarantine", false, env, &in->quarantine, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "ca_file", false, env, &in->link.ca_file, err);
+    const struct connector_string_spec strings[] = {
+        {"url", true, &in->url},
+        {"user", false, &in->user},
+        {"password", false, &in->password},
+        {"master_user", false, &in->master_user},
+        {"master_password", false, &in->master_password},
+        {"master_separator", false, &in->separator},
+        {"quarantine", false, &in->quarantine},
+        {"ca_file", false, &in->link.ca_file},
+    };
+    st = connector_strings(instance, conf, env, strings, sizeof strings / sizeof *strings, err);
     if (st == RP_OK)
         st = conf_names(instance, conf, "users", &in->users, err);
     if (st == RP_OK)

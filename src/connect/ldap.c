@@ -942,26 +942,22 @@ static rp_status ldapc_create(const char *instance, json_t *conf, const struct c
         goto fail;
     char *flavor = NULL;
     int64_t network_ms = 0, ms = 0;
-    if ((st = connector_string(instance, conf, "url", true, env, &in->url, err)) != RP_OK ||
-        (st = connector_string(instance, conf, "base_dn", true, env, &in->base_dn, err)) != RP_OK ||
-        (st = connector_string(instance, conf, "bind_dn", false, env, &in->bind_dn, err)) !=
-            RP_OK ||
-        (st = connector_string(instance, conf, "password", false, env, &in->password, err)) !=
-            RP_OK ||
-        (st = connector_string(instance, conf, "ca_file", false, env, &in->ca_file, err)) !=
-            RP_OK ||
-        (st = connector_string(instance, conf, "ca_dir", false, env, &in->ca_dir, err)) != RP_OK ||
-        (st = connector_string(instance, conf, "user_filter", false, env, &in->user_filter, err)) !=
-            RP_OK ||
-        (st = connector_string(instance, conf, "group_base", false, env, &in->group_base, err)) !=
-            RP_OK ||
-        (st = connector_string(instance, conf, "group_filter", false, env, &in->group_filter,
-                               err)) != RP_OK ||
-        (st = connector_string(instance, conf, "disable_attribute", false, env, &in->disable_attr,
-                               err)) != RP_OK ||
-        (st = connector_string(instance, conf, "disable_value", false, env, &in->disable_value,
-                               err)) != RP_OK ||
-        (st = connector_string(instance, conf, "flavor", false, env, &flavor, err)) != RP_OK ||
+    const struct connector_string_spec strings[] = {
+        {"url", true, &in->url},
+        {"base_dn", true, &in->base_dn},
+        {"bind_dn", false, &in->bind_dn},
+        {"password", false, &in->password},
+        {"ca_file", false, &in->ca_file},
+        {"ca_dir", false, &in->ca_dir},
+        {"user_filter", false, &in->user_filter},
+        {"group_base", false, &in->group_base},
+        {"group_filter", false, &in->group_filter},
+        {"disable_attribute", false, &in->disable_attr},
+        {"disable_value", false, &in->disable_value},
+        {"flavor", false, &flavor},
+    };
+    if ((st = connector_strings(instance, conf, env, strings, sizeof strings / sizeof *strings,
+                                err)) != RP_OK ||
         (st = connector_bool(instance, conf, "starttls", false, CONNECTOR_NULL_DEFAULT,
                              &in->starttls, err)) != RP_OK ||
         (st = connector_bool(instance, conf, "tls_verify", true, CONNECTOR_NULL_DEFAULT,

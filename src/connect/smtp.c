@@ -774,15 +774,14 @@ static rp_status smtp_create(const char *instance, json_t *conf, const struct co
         st = rp_error_set(err, RP_E_NOMEM, "out of memory");
         goto fail;
     }
-    st = connector_string(instance, conf, "url", true, env, &in->url, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "from", true, env, &in->from, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "user", false, env, &in->user, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "password", false, env, &in->password, err);
-    if (st == RP_OK)
-        st = connector_string(instance, conf, "ca_file", false, env, &in->link.ca_file, err);
+    const struct connector_string_spec strings[] = {
+        {"url", true, &in->url},
+        {"from", true, &in->from},
+        {"user", false, &in->user},
+        {"password", false, &in->password},
+        {"ca_file", false, &in->link.ca_file},
+    };
+    st = connector_strings(instance, conf, env, strings, sizeof strings / sizeof *strings, err);
     if (st == RP_OK)
         st = connector_mail_link_read(instance, conf, &TIMEOUT, &in->link, err);
     if (st != RP_OK)
