@@ -28,9 +28,8 @@ static void add_line(void *ctx, const char *value)
 
 enum MHD_Result api_blocklist(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     const char *name = r->arg;
     size_t n = strlen(name);

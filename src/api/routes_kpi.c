@@ -64,9 +64,8 @@ enum MHD_Result api_kpis(struct request *r)
 
 enum MHD_Result api_metrics(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     struct ingest_queue_stats qs;
     ingest_queue_get_stats(r->srv->queue, &qs);
@@ -112,9 +111,8 @@ static enum MHD_Result send_guard_state(struct request *r, struct store *s,
 
 enum MHD_Result api_guard_show(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     struct rp_error err = {{0}};
     struct store *s = api_thread_store(r->srv, &err);
@@ -123,9 +121,8 @@ enum MHD_Result api_guard_show(struct request *r)
 
 enum MHD_Result api_guard_set(struct request *r, bool stop)
 {
-    static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     char by[RP_TOKEN_NAME_MAX + 8];
     snprintf(by, sizeof by, "api:%s", r->who.name);

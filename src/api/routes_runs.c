@@ -218,12 +218,11 @@ static bool playbook_loaded(struct runner *rn, const char *name)
 
 enum MHD_Result api_run_start(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
     static const char *const fields[] = {"playbook", "alert", "inputs", NULL};
     struct server *srv = r->srv;
     enum MHD_Result ret;
     json_t *body = NULL, *alert = NULL;
-    if (!api_args_known(r, allowed, &ret) || !body_object(r, &body, &ret))
+    if (!api_args_none(r, &ret) || !body_object(r, &body, &ret))
         return ret;
     if (!keys_known(r, body, fields, &ret))
         goto done;
@@ -283,9 +282,8 @@ done:
 
 enum MHD_Result api_playbooks_list(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     json_t *list = runner_playbooks_json(r->srv->runner);
     return api_send_json(r, MHD_HTTP_OK, api_list_json("playbooks", list), 0, NULL);
@@ -293,9 +291,8 @@ enum MHD_Result api_playbooks_list(struct request *r)
 
 enum MHD_Result api_playbooks_reload(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     /* The load happens on the loop; a directory that does not load keeps the
      * running set and says why in the log (GET /api/v1/playbooks shows the
@@ -330,9 +327,8 @@ static int64_t prompt_deadline_ms(json_t *p)
 
 enum MHD_Result api_prompt_show(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     char id[ULID_LEN + 1];
     if (!prompt_id_of(r->arg, id))
@@ -407,12 +403,11 @@ static rp_status answer(struct request *r, const char *id, const char *option, c
 
 enum MHD_Result api_prompt_answer(struct request *r)
 {
-    static const char *const allowed[] = {NULL};
     static const char *const fields[] = {"option", NULL};
     enum MHD_Result ret;
     char id[ULID_LEN + 1];
     json_t *body = NULL;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     if (!prompt_id_of(r->arg, id))
         return api_send_error(r, MHD_HTTP_BAD_REQUEST, 0, NULL,

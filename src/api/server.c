@@ -464,6 +464,14 @@ bool api_args_known(struct request *r, const char *const *allowed, enum MHD_Resu
     return false;
 }
 
+/* Answers 400 (and returns false) when the query has any parameter, with the
+ * message api_args_known gives: for the handlers that take none. */
+bool api_args_none(struct request *r, enum MHD_Result *ret)
+{
+    static const char *const none[] = {NULL};
+    return api_args_known(r, none, ret);
+}
+
 static const char *action_verb(enum auth_action act)
 {
     switch (act) {
@@ -592,9 +600,8 @@ bool api_id_ok(const char *id)
 
 enum MHD_Result api_show_one(struct request *r, const struct api_show *how)
 {
-    static const char *const allowed[] = {NULL};
     enum MHD_Result ret;
-    if (!api_args_known(r, allowed, &ret))
+    if (!api_args_none(r, &ret))
         return ret;
     const char *id = r->arg;
     if (!api_id_ok(id))

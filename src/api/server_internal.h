@@ -169,6 +169,10 @@ enum MHD_Result api_send_error(struct request *r, unsigned code, unsigned flags,
  * allowed (NULL-terminated). */
 bool api_args_known(struct request *r, const char *const *allowed, enum MHD_Result *ret);
 
+/* Answers 400 "unknown query parameter NAME" (and returns false) when the
+ * query has any parameter; true when the handler may go on. */
+bool api_args_none(struct request *r, enum MHD_Result *ret);
+
 /* Reads ?limit=N (1..max, def when absent) into *out; answers 400 and returns
  * false otherwise. */
 bool api_arg_limit(struct request *r, size_t def, size_t max, size_t *out, enum MHD_Result *ret);

@@ -57,6 +57,11 @@ bool cli_connectors_load(const struct config *cfg, const char *db_path, struct s
 /* Prints "riposte: <msg>" to stderr. */
 void cli_errorf(const char *fmt, ...) RP_PRINTF(1, 2);
 
+/* Matches argv[*i] against "--name VALUE" or "--name=VALUE". 1: matched, *v
+ * set to the value (which stays in argv) and *i moved past it; 0: another
+ * argument, nothing changed; -1: the value is missing (the caller prints). */
+int cli_flag_value(int argc, char **argv, int *i, const char *name, const char **v);
+
 /* Loads the configuration: the --config path when given, else $RIPOSTE_CONFIG
  * when set, else the defaults. Prints the error and returns false on failure. */
 bool cli_config_load(struct config *c, const char *path);

@@ -23,6 +23,25 @@ void cli_errorf(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* Matches argv[*i] against "--name VALUE" or "--name=VALUE"; see cli.h. */
+int cli_flag_value(int argc, char **argv, int *i, const char *name, const char **v)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *v = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *v = argv[++*i];
+    return 1;
+}
+
 bool cli_config_load(struct config *c, const char *path)
 {
     config_init(c);

@@ -54,24 +54,6 @@ static void usage(FILE *f)
         fputs(USAGE, f);
 }
 
-static int flag_value(int argc, char **argv, int *i, const char *name, const char **v)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *v = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *v = argv[++*i];
-    return 1;
-}
-
 /* Parses the arguments after the action: 0 parsed, 1 help was asked (and
  * printed), -1 a mistake (message printed). */
 static int parse_args(const char *action, int argc, char **argv, struct secret_args *a)
@@ -84,7 +66,7 @@ static int parse_args(const char *action, int argc, char **argv, struct secret_a
         } flags[] = {{"--db", &a->db}, {"--key-file", &a->key_file}, {"--config", &a->config}};
         int m = 0;
         for (size_t f = 0; f < sizeof flags / sizeof flags[0] && m == 0; f++)
-            m = flag_value(argc, argv, &i, flags[f].name, flags[f].dst);
+            m = cli_flag_value(argc, argv, &i, flags[f].name, flags[f].dst);
         if (m < 0) {
             cli_errorf("secret %s: %s needs a value", action, argv[i]);
             return -1;

@@ -25,26 +25,6 @@
 
 #define SERVE_LISTEN_DEFAULT "127.0.0.1:8080"
 
-/* Matches argv[*i] against "--name VALUE" or "--name=VALUE". 1: matched, *v set
- * (and *i moved past the value); 0: another argument; -1: the value is missing. */
-static int flag_value(int argc, char **argv, int *i, const char *name, const char **v)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *v = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *v = argv[++*i];
-    return 1;
-}
-
 int cli_serve(int argc, char **argv)
 {
     const char *config_path = NULL, *listen = NULL, *db = NULL, *level = NULL, *threads_s = NULL;
@@ -64,7 +44,7 @@ int cli_serve(int argc, char **argv)
         }
         int m = 0;
         for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]) && m == 0; f++)
-            m = flag_value(argc, argv, &i, flags[f].name, flags[f].dst);
+            m = cli_flag_value(argc, argv, &i, flags[f].name, flags[f].dst);
         if (m < 0) {
             cli_errorf("serve: %s needs a value", argv[i]);
             return CLI_EXIT_USAGE;
