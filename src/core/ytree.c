@@ -216,3 +216,46 @@ rp_status ytree_read(const char *name, const char *text, size_t len, const struc
         *root = r.root;
     return st;
 }
+
+rp_status ynode_verror(struct rp_error *err, const char *name, const struct ynode *n,
+                       const char *fmt, va_list ap)
+{
+    char what[RP_ERROR_MAX];
+    vsnprintf(what, sizeof(what), fmt, ap);
+    return rp_error_set(err, RP_E_INVALID, "%s:%d:%d: %s", name, n->line, n->col, what);
+}
+
+static rp_status field_error(struct rp_error *err, const char *name, const struct ynode *n,
+                             const char *fmt, ...) RP_PRINTF(4, 5);
+
+static rp_status field_error(struct rp_error *err, const char *name, const struct ynode *n,
+                             const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rp_status st = ynode_verror(err, name, n, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+rp_status ynode_fields(const struct ynode *map, const char *const *names, size_t n,
+                       const struct ynode **keys, const struct ynode **vals, const char *ctx,
+                       const char *name, struct rp_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        keys[i] = vals[i] = NULL;
+    for (const struct ynode *k = map->first; k != NULL; k = k->next->next) {
+        if (k->type != YNODE_SCALAR)
+            return field_error(err, name, k, "%skeys must be strings", ctx);
+        size_t i = 0;
+        while (i < n && strcmp(names[i], k->s) != 0)
+            i++;
+        if (i == n)
+            return field_error(err, name, k, "%sunknown key \"%.80s\"", ctx, k->s);
+        if (vals[i] != NULL)
+            return field_error(err, name, k, "%sduplicate key \"%s\"", ctx, k->s);
+        keys[i] = k;
+        vals[i] = k->next;
+    }
+    return RP_OK;
+}

@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -58,5 +59,18 @@ void ytree_free(struct ytree *t);
 
 /* The value of key in map; NULL when absent or when map is not a mapping. */
 const struct ynode *ynode_get(const struct ynode *map, const char *key);
+
+/* Sets err to "name:line:col: WHAT" at node n, WHAT formatted from fmt and
+ * ap, and returns RP_E_INVALID: the one shape of every loader's errors. */
+rp_status ynode_verror(struct rp_error *err, const char *name, const struct ynode *n,
+                       const char *fmt, va_list ap);
+
+/* Collects the values of the mapping map by key name: keys[i] and vals[i] for
+ * names[i] (n of them), NULL when absent. A key that is not a string, not in
+ * names, or repeated is an error at that key (ynode_verror, with ctx, e.g.
+ * "trigger: ", before the problem). */
+rp_status ynode_fields(const struct ynode *map, const char *const *names, size_t n,
+                       const struct ynode **keys, const struct ynode **vals, const char *ctx,
+                       const char *name, struct rp_error *err) RP_MUST_CHECK;
 
 #endif

@@ -42,12 +42,11 @@ static rp_status at(struct loader *l, const struct ynode *n, const char *fmt, ..
 
 static rp_status at(struct loader *l, const struct ynode *n, const char *fmt, ...)
 {
-    char what[RP_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    rp_status st = ynode_verror(l->err, l->name, n, fmt, ap);
     va_end(ap);
-    return rp_error_set(l->err, RP_E_INVALID, "%s:%d:%d: %s", l->name, n->line, n->col, what);
+    return st;
 }
 
 static rp_status nomem(struct loader *l)
@@ -63,22 +62,7 @@ static rp_status map_fields(struct loader *l, const struct ynode *map, const cha
                             size_t n, const struct ynode **keys, const struct ynode **vals,
                             const char *ctx)
 {
-    for (size_t i = 0; i < n; i++)
-        keys[i] = vals[i] = NULL;
-    for (const struct ynode *k = map->first; k != NULL; k = k->next->next) {
-        if (k->type != YNODE_SCALAR)
-            return at(l, k, "%skeys must be strings", ctx);
-        size_t i = 0;
-        while (i < n && strcmp(names[i], k->s) != 0)
-            i++;
-        if (i == n)
-            return at(l, k, "%sunknown key \"%.80s\"", ctx, k->s);
-        if (vals[i] != NULL)
-            return at(l, k, "%sduplicate key \"%s\"", ctx, k->s);
-        keys[i] = k;
-        vals[i] = k->next;
-    }
-    return RP_OK;
+    return ynode_fields(map, names, n, keys, vals, ctx, l->name, l->err);
 }
 
 static bool is_empty(const struct ynode *v)
