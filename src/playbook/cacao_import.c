@@ -1256,6 +1256,24 @@ static rp_status read_step(struct imp *im, struct cstep *s)
         const char *rid = str_of(s->ext, "id");
         if (!json_is_object(s->ext) || rid == NULL || rid[0] == '\0')
             return fail(im, "workflow step %s: the Riposte extension has no id", s->key);
+        /* what cacao_export writes, and nothing else: a step whose extension
+         * lost its spec would silently become another kind of step */
+        static const char *const EXT_KEYS[] = {"id",       "kind",      "spec", "branches",
+                                               "on_error", "synthetic", NULL};
+        const char *k;
+        json_t *v;
+        json_object_foreach(s->ext, k, v)
+        {
+            size_t i = 0;
+            while (EXT_KEYS[i] != NULL && strcmp(EXT_KEYS[i], k) != 0)
+                i++;
+            if (EXT_KEYS[i] == NULL)
+                return fail(im,
+                            "workflow step %s: the Riposte extension has an unknown key \"%.80s\"",
+                            s->key, k);
+        }
+        if (!json_is_object(json_object_get(s->ext, "spec")))
+            return fail(im, "workflow step %s: the Riposte extension has no spec object", s->key);
         s->rid = rid;
     }
     switch (s->type) {

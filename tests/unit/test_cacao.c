@@ -499,6 +499,53 @@ static void test_round_trip(void **state)
     playbook_free(pb);
 }
 
+/* A Riposte extension damaged in transit is refused, not read as another
+ * kind of step (a while whose spec key was mangled became a plain group). */
+static void test_extension_damaged(void **state)
+{
+    (void)state;
+    struct playbook *pb = NULL;
+    struct rp_error err = {{0}};
+    if (playbook_load_string_flags("all.yml", ALL, strlen(ALL), PB_LOAD_ANY_ACTION, &pb, &err) !=
+        RP_OK)
+        fail_msg("fixture: %s", err.msg);
+    for (int damage = 0; damage < 2; damage++) {
+        json_t *doc = NULL;
+        assert_int_equal(cacao_export(pb, &doc, &err), RP_OK);
+        json_t *wf = json_object_get(doc, "workflow");
+        const char *key;
+        json_t *step;
+        bool done = false;
+        json_object_foreach(wf, key, step)
+        {
+            json_t *exts = json_object_get(step, "step_extensions");
+            const char *ek;
+            json_t *ext;
+            json_object_foreach(exts, ek, ext)
+            {
+                json_t *spec = json_object_get(ext, "spec");
+                if (done || spec == NULL)
+                    continue;
+                if (damage == 0) /* the key renamed */
+                    assert_int_equal(json_object_set(ext, "s  pec", spec), 0);
+                assert_int_equal(json_object_del(ext, "spec"), 0); /* or dropped */
+                done = true;
+            }
+        }
+        assert_true(done);
+        char *text = json_dumps(doc, JSON_COMPACT);
+        char *yaml = NULL;
+        size_t len = 0;
+        err.msg[0] = '\0';
+        assert_int_equal(cacao_import(text, strlen(text), &yaml, &len, &err), RP_E_INVALID);
+        assert_null(yaml);
+        assert_non_null(strstr(err.msg, damage == 0 ? "unknown key \"s  pec\"" : "no spec object"));
+        free(text);
+        json_decref(doc);
+    }
+    playbook_free(pb);
+}
+
 /* What the OASIS schema requires of the exported document. */
 static void test_export_shape(void **state)
 {
@@ -551,10 +598,15 @@ static void test_uuid5(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_condition_translated), cmocka_unit_test(test_condition_refused),
-        cmocka_unit_test(test_import_simple),        cmocka_unit_test(test_import_refused),
-        cmocka_unit_test(test_import_structures),    cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_export_shape),         cmocka_unit_test(test_uuid5),
+        cmocka_unit_test(test_condition_translated),
+        cmocka_unit_test(test_condition_refused),
+        cmocka_unit_test(test_import_simple),
+        cmocka_unit_test(test_import_refused),
+        cmocka_unit_test(test_import_structures),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_export_shape),
+        cmocka_unit_test(test_extension_damaged),
+        cmocka_unit_test(test_uuid5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
