@@ -82,10 +82,17 @@ static bool defang_free(const char *s, size_t n)
 }
 
 /* True for a byte some defang of DEFANGS ends with: only after one can the
- * tail of the output match. */
+ * tail of the output match. Read from the table, so a new defang needs no
+ * other change; the slow path is rare (defang_free() turns most text away). */
 static bool ends_defang(char c)
 {
-    return c == ']' || c == ')' || c == '}' || c == 'p' || c == 'P' || c == 's' || c == 'S';
+    int lc = tolower((unsigned char)c);
+    for (size_t k = 0; k < sizeof(DEFANGS) / sizeof(DEFANGS[0]); k++) {
+        size_t fl = strlen(DEFANGS[k].from);
+        if (tolower((unsigned char)DEFANGS[k].from[fl - 1]) == lc)
+            return true;
+    }
+    return false;
 }
 
 rp_status observable_refang(const char *s, size_t n, struct buf *out)
