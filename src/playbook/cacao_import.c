@@ -2278,6 +2278,23 @@ rp_status cacao_import_tree(const char *json, size_t len, json_t **tree_out, str
         }
     }
     json_t *pvars = pext ? json_object_get(pext, "vars") : NULL;
+    const char *pk;
+    json_t *pv;
+    json_object_foreach(pvars, pk, pv)
+    {
+        /* the export writes each as __NAME__: a name that rule refuses would
+         * not import again */
+        char ref[RP_NAME_MAX_BYTES + 8];
+        int rl = snprintf(ref, sizeof ref, "__%s__", pk);
+        const char *nm;
+        size_t nl;
+        if (rl < 0 || (size_t)rl >= sizeof ref ||
+            var_ref(ref, (size_t)rl, &nm, &nl) != (size_t)rl) {
+            json_decref(steps);
+            st = fail(&im, "playbook_extensions: variable \"%.80s\" is no __name__ variable", pk);
+            goto out;
+        }
+    }
     if (json_is_object(pvars) && json_object_update(im.vars, pvars) != 0) {
         json_decref(steps);
         st = nomem(&im);
