@@ -232,6 +232,11 @@
  * about 30. */
 #define RP_WINEVENT_DATA_MAX 256
 
+/* Bytes in the name of one EventData field (its Name attribute, or the element
+ * name under UserData). Windows names its fields in under 40 ASCII letters; a
+ * longer name is refused rather than cut (a cut could split a character). */
+#define RP_WINEVENT_NAME_MAX 127
+
 /* --- mail --------------------------------------------------------------------- */
 
 /* One raw mail (ingest/mail.c): the whole-input record limit. Gmail and

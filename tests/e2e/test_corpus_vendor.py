@@ -456,7 +456,9 @@ def seeds_winevent(t):
     """The project's own Event XML fixtures: events parse, hostile or broken
     documents are refused with a reason."""
     d = os.path.join(SEEDS, "winevent")
-    refused = {"doctype.xml": "DOCTYPE is not allowed", "utf16-doctype.xml": "DTD is not allowed", "truncated.xml": "XML line"}
+    refused = {"doctype.xml": "DOCTYPE is not allowed", "utf16-doctype.xml": "DTD is not allowed",
+               "truncated.xml": "XML line",
+               "utf16-long-name.xml": "field 1 has a name of 150 bytes (limit 127)"}
     # an <Events> export is one alert per event (several-events.xml has a bad one)
     several = {"events-root.xml": 1, "several-events.xml": 3, "wevtutil-concat.xml": 2,
                "events-utf16.xml": 3}

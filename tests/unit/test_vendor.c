@@ -1601,6 +1601,30 @@ static void t_winevent_xml_refused(void **s)
                      BAD[i].msg);
         assert_null(a);
     }
+    /* a field name over the limit is refused, never cut (a cut could split a
+     * character, and two long names could become one key); at the limit, kept */
+    char name[RP_WINEVENT_NAME_MAX + 2], xml[512];
+    for (size_t len = RP_WINEVENT_NAME_MAX; len <= RP_WINEVENT_NAME_MAX + 1; len++) {
+        memset(name, 'N', len);
+        name[len] = '\0';
+        rp_fmt(xml, sizeof(xml),
+               "<Event><System><EventID>4624</EventID></System><EventData>"
+               "<Data Name='Ok'>1</Data><Data Name='%s'>2</Data></EventData></Event>",
+               name);
+        json_t *a = NULL;
+        struct rp_error err;
+        err.msg[0] = '\0';
+        rp_status st = winevent_xml_parse_alert(xml, strlen(xml), &a, &err);
+        if (len == RP_WINEVENT_NAME_MAX) {
+            if (st != RP_OK)
+                fail_msg("a name at the limit refused: %s", err.msg);
+            json_decref(a);
+        } else {
+            assert_int_equal(st, RP_E_INVALID);
+            assert_null(a);
+            assert_non_null(strstr(err.msg, "field 2 has a name of 128 bytes (limit 127)"));
+        }
+    }
     /* over the size limit: refused before parsing */
     size_t n = RP_WINEVENT_XML_MAX + 1;
     char *big = malloc(n);

@@ -463,13 +463,20 @@ static rp_status xml_event(xmlNodePtr root, json_t *out, struct rp_error *err)
                                         "windows: EventData: more than %d fields",
                                         RP_WINEVENT_DATA_MAX);
                 xmlChar *name = named(e, "Data") ? xmlGetProp(e, (const xmlChar *)"Name") : NULL;
-                char key[128];
-                if (name != NULL)
-                    rp_fmt(key, sizeof(key), "%s", (const char *)name);
-                else if (named(e, "Data"))
+                const char *given = name ? (const char *)name : (const char *)e->name;
+                size_t given_len = strlen(given);
+                if (given_len > RP_WINEVENT_NAME_MAX) {
+                    xmlFree(name);
+                    return rp_error_set(err, RP_E_INVALID,
+                                        "windows: EventData: field %zu has a name of %zu bytes "
+                                        "(limit %d)",
+                                        count, given_len, RP_WINEVENT_NAME_MAX);
+                }
+                char key[RP_WINEVENT_NAME_MAX + 1];
+                if (name == NULL && named(e, "Data"))
                     rp_fmt(key, sizeof(key), "param%zu", count);
                 else
-                    rp_fmt(key, sizeof(key), "%s", (const char *)e->name);
+                    memcpy(key, given, given_len + 1);
                 xmlFree(name);
                 st = put_text(data, key, e, NULL);
             }
