@@ -93,6 +93,75 @@ static const char *scalar(yaml_node_t *n)
     return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+struct key_ref {
+    yaml_node_t *node;
+    size_t order; /* the key's place in the document */
+};
+
+static bool same_key(const yaml_node_t *a, const yaml_node_t *b)
+{
+    return a->data.scalar.length == b->data.scalar.length &&
+           memcmp(a->data.scalar.value, b->data.scalar.value, a->data.scalar.length) == 0;
+}
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+    const struct key_ref *x = a, *y = b;
+    size_t lx = x->node->data.scalar.length, ly = y->node->data.scalar.length;
+    int c = memcmp(x->node->data.scalar.value, y->node->data.scalar.value, lx < ly ? lx : ly);
+    if (c != 0 || lx != ly)
+        return c != 0 ? c : (lx < ly ? -1 : 1);
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Refuses a key given twice in any one mapping of the document (the second
+ * value would otherwise win, or be read on top of the first, silently). Each
+ * mapping's scalar keys are sorted: n log n, whatever the file holds. */
+static rp_status refuse_duplicate_keys(struct loader *l)
+{
+    struct key_ref *refs = NULL;
+    size_t cap = 0;
+    rp_status st = RP_OK;
+    for (yaml_node_t *m = l->doc->nodes.start; st == RP_OK && m < l->doc->nodes.top; m++) {
+        if (m->type != YAML_MAPPING_NODE ||
+            m->data.mapping.pairs.top - m->data.mapping.pairs.start < 2)
+            continue;
+        size_t n = 0, count = (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+        if (count > cap) {
+            struct key_ref *r = realloc(refs, count * sizeof(*r));
+            if (r == NULL) {
+                st = rp_error_set(l->err, RP_E_NOMEM, "out of memory");
+                break;
+            }
+            refs = r;
+            cap = count;
+        }
+        for (size_t i = 0; i < count; i++) {
+            yaml_node_t *k = yaml_document_get_node(l->doc, m->data.mapping.pairs.start[i].key);
+            if (k != NULL && k->type == YAML_SCALAR_NODE)
+                refs[n++] = (struct key_ref){k, i};
+        }
+        qsort(refs, n, sizeof(*refs), key_ref_cmp);
+        /* sorted, each key's uses are together and in document order: of the
+         * keys used twice, name the one whose second use comes first */
+        const struct key_ref *first = NULL, *dup = NULL;
+        for (size_t i = 0, j; i < n; i = j) {
+            for (j = i + 1; j < n && same_key(refs[i].node, refs[j].node); j++)
+                ;
+            if (j - i > 1 && (dup == NULL || refs[i + 1].order < dup->order)) {
+                first = &refs[i];
+                dup = &refs[i + 1];
+            }
+        }
+        if (dup != NULL)
+            st = at(l, dup->node, "key '%.*s' appears twice (first on line %zu)",
+                    (int)(dup->node->data.scalar.length < 64 ? dup->node->data.scalar.length : 64),
+                    (const char *)dup->node->data.scalar.value, first->node->start_mark.line + 1);
+    }
+    free(refs);
+    return st;
+}
+
 static rp_status want_string(struct loader *l, yaml_node_t *n, const char *key, char **out)
 {
     const char *s = scalar(n);
@@ -204,11 +273,6 @@ static rp_status load_sources(struct loader *l, yaml_node_t *n, struct config *c
             st = at(l, k, "sources: a source name must be a string");
             break;
         }
-        for (size_t i = 0; i < ns; i++)
-            if (strcmp(s[i].name, name) == 0)
-                st = at(l, k, "sources.%s given twice", name);
-        if (st != RP_OK)
-            break;
         if ((s[ns].name = strdup(name)) == NULL) {
             st = RP_E_NOMEM;
             break;
@@ -274,8 +338,8 @@ static json_t *yaml_json(struct loader *l, yaml_node_t *n, int depth, rp_status 
          out != NULL && p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
         const char *key = scalar(k);
-        if (key == NULL || json_object_get(out, key) != NULL) {
-            *st = at(l, k, key == NULL ? "keys must be strings" : "key '%s' appears twice", key);
+        if (key == NULL) {
+            *st = at(l, k, "keys must be strings");
             json_decref(out);
             return NULL;
         }
@@ -352,11 +416,6 @@ static rp_status load_detect_rule(struct loader *l, yaml_node_t *n, size_t idx,
         const char *key = scalar(k), *val = scalar(v);
         char what[96];
         snprintf(what, sizeof what, "%s.%s", where, key ? key : "?");
-        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
-            const char *prev = scalar(yaml_document_get_node(l->doc, q->key));
-            if (key != NULL && prev != NULL && strcmp(prev, key) == 0)
-                return at(l, k, "%s given twice", what);
-        }
         rp_status st = RP_OK;
         if (key == NULL) {
             st = at(l, k, "%s: keys must be strings", where);
@@ -426,8 +485,6 @@ static rp_status load_detect(struct loader *l, yaml_node_t *n, struct config *c)
         const char *key = scalar(k);
         if (key == NULL || strcmp(key, "failed_logins") != 0)
             return at(l, k, "unknown key detect.%s (known: failed_logins)", key ? key : "?");
-        if (c->detect != NULL)
-            return at(l, k, "detect.failed_logins given twice");
         if (v->type != YAML_SEQUENCE_NODE)
             return at(l, v, "detect.failed_logins: expected a list of rules");
         size_t count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
@@ -481,11 +538,11 @@ rp_status config_load_buffer(struct config *c, const char *name, const char *dat
     config_init(&nc);
     nc.log_level = c->log_level;
     nc.correlate_window_ms = c->correlate_window_ms;
-    rp_status st = RP_OK;
+    rp_status st = refuse_duplicate_keys(&l);
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root != NULL && root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)
         root = NULL; /* an empty document is an empty configuration */
-    if (root != NULL && root->type != YAML_MAPPING_NODE)
+    if (st == RP_OK && root != NULL && root->type != YAML_MAPPING_NODE)
         st = at(&l, root, "the configuration must be a mapping of keys");
     for (yaml_node_pair_t *p = root ? root->data.mapping.pairs.start : NULL;
          st == RP_OK && root && p < root->data.mapping.pairs.top; p++) {
