@@ -80,16 +80,25 @@ static void sb_puts(struct sb *b, const char *s)
 static void sb_printf(struct sb *b, const char *fmt, ...) RP_PRINTF(2, 3);
 static void sb_printf(struct sb *b, const char *fmt, ...)
 {
-    char tmp[256];
+    char small[256], *tmp = small;
     va_list ap;
     va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    int k = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    if (k < 0 || (size_t)k >= sizeof tmp) {
-        b->bad = true;
-        return;
+    if (k >= 0 && (size_t)k >= sizeof small) { /* a long operand: printed again in full */
+        tmp = b->n + (size_t)k + 1 > b->max ? NULL : malloc((size_t)k + 1);
+        if (tmp != NULL) {
+            va_start(ap, fmt);
+            vsnprintf(tmp, (size_t)k + 1, fmt, ap);
+            va_end(ap);
+        }
     }
-    sb_putn(b, tmp, (size_t)k);
+    if (k < 0 || tmp == NULL)
+        b->bad = true;
+    else
+        sb_putn(b, tmp, (size_t)k);
+    if (tmp != small)
+        free(tmp);
 }
 
 /* Takes the text out of b (never NULL on success). */
@@ -670,6 +679,14 @@ out_set:
         return st;
     }
 wrap:
+    if (b.bad) { /* never half a comparison: the text would change its meaning */
+        operand_fini(&l);
+        free(b.p);
+        return cp_fail(c,
+                       "a comparison longer than %d bytes once translated to Lua (or out of "
+                       "memory)",
+                       RP_CACAO_COND_MAX * 8);
+    }
     if (l.obs != NULL) {
         sb_printf(out,
                   "((function() for _, o in ipairs(alert and alert.observables or {}) do "

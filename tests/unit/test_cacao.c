@@ -70,6 +70,37 @@ static void test_condition_translated(void **state)
     expr_env_free(env);
 }
 
+/* Operands of any length the condition limit allows are translated whole, on
+ * either side (a left operand of over 256 bytes of Lua once made "()"). */
+static void test_condition_long_operand(void **state)
+{
+    (void)state;
+    struct expr_env *env = NULL;
+    struct rp_error err = {{0}};
+    assert_int_equal(expr_env_new(&env, &err), RP_OK);
+    static const struct {
+        const char *before, *after;
+    } shapes[] = {{"__a__:value = '", "'"},         {"__a__:value MATCHES '", "'"},
+                  {"__a__:value IN ('x', '", "')"}, {"url:value = '", "'"},
+                  {"__a__:value >= '", "'"},        {"'", "' = __a__:value"},
+                  {"'", "' MATCHES 'v+'"},          {"'", "' LIKE 'v%'"}};
+    char value[3001], cond[3100];
+    memset(value, 'v', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        snprintf(cond, sizeof cond, "%s%s%s", shapes[i].before, value, shapes[i].after);
+        char *lua = NULL;
+        if (cacao_condition_to_lua(cond, &lua, &err) != RP_OK)
+            fail_msg("%s: %s", shapes[i].before, err.msg);
+        if (strstr(lua, value) == NULL)
+            fail_msg("%s: the value is not in the Lua: %.80s", shapes[i].before, lua);
+        if (expr_check(env, lua, &err) != RP_OK)
+            fail_msg("%s: %s", shapes[i].before, err.msg);
+        free(lua);
+    }
+    expr_env_free(env);
+}
+
 static void test_condition_refused(void **state)
 {
     (void)state;
@@ -598,15 +629,11 @@ static void test_uuid5(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_condition_translated),
-        cmocka_unit_test(test_condition_refused),
-        cmocka_unit_test(test_import_simple),
-        cmocka_unit_test(test_import_refused),
-        cmocka_unit_test(test_import_structures),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_export_shape),
-        cmocka_unit_test(test_extension_damaged),
-        cmocka_unit_test(test_uuid5),
+        cmocka_unit_test(test_condition_translated), cmocka_unit_test(test_condition_long_operand),
+        cmocka_unit_test(test_condition_refused),    cmocka_unit_test(test_import_simple),
+        cmocka_unit_test(test_import_refused),       cmocka_unit_test(test_import_structures),
+        cmocka_unit_test(test_round_trip),           cmocka_unit_test(test_export_shape),
+        cmocka_unit_test(test_extension_damaged),    cmocka_unit_test(test_uuid5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
