@@ -1217,6 +1217,52 @@ static inline bool ipv4_may_start(const struct scan *s, size_t i)
     return j < s->n && may_dot_sep(s->t[j], false);
 }
 
+/* What the word starting at i can go on into, by the byte after its run of
+ * label bytes: a URL only past a scheme's ':' (or a bracket around it), an
+ * address past '@', a dot, a bracket, '/' or a byte of a local part, a domain
+ * past a dot, a bracket or '\\'; past spaces, an address only at '@' or the
+ * word "at", a domain only at '.' or "dot". try_url, try_email and try_name
+ * each give up at that byte on their own; one look spares their scans over
+ * the words of markup, CSS and prose, which mostly go on into nothing. A bit
+ * may be set wrongly, never left out wrongly. */
+enum { JOIN_URL = 1, JOIN_EMAIL = 2, JOIN_NAME = 4 };
+
+static inline unsigned word_joins(const struct scan *s, size_t i)
+{
+    size_t j = i + 1;
+    while (j < s->n && cls(s->t[j], C_LABEL))
+        j++;
+    if (j >= s->n)
+        return 0;
+    unsigned char b = s->t[j];
+    switch (b) {
+    case ':':
+        return JOIN_URL;
+    case '.':
+        return JOIN_EMAIL | JOIN_NAME;
+    case '@':
+    case '%':
+    case '+':
+    case '/':
+        return JOIN_EMAIL;
+    case '\\':
+        return JOIN_NAME;
+    default:
+        break;
+    }
+    if (cls(b, C_OPEN))
+        return JOIN_URL | JOIN_EMAIL | JOIN_NAME;
+    if (!cls(b, C_SPACE))
+        return 0;
+    size_t lim = j + RP_IOC_SEP_MAX < s->n ? j + RP_IOC_SEP_MAX : s->n;
+    while (j < lim && (cls(s->t[j], C_SPACE | C_OPEN) || s->t[j] == '\\' || s->t[j] == '/'))
+        j++;
+    if (j >= lim)
+        return j < s->n ? JOIN_EMAIL | JOIN_NAME : 0;
+    b = lower(s->t[j]);
+    return b == '@' || b == 'a' ? JOIN_EMAIL : b == '.' || b == 'd' ? JOIN_NAME : 0;
+}
+
 rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
 {
     pthread_once(&INIT_ONCE, init_once);
@@ -1262,12 +1308,13 @@ rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
             continue;
         }
 
-        if ((cc & C_ALPHA) && !(pc & C_WORD) && i >= s.url_end)
+        unsigned join = (cc & C_WORD) ? word_joins(&s, i) : JOIN_URL | JOIN_EMAIL | JOIN_NAME;
+        if ((join & JOIN_URL) && (cc & C_ALPHA) && !(pc & C_WORD) && i >= s.url_end)
             try_url(&s, i);
         bool email = false;
-        if ((cc & C_LOCAL) && !(pc & C_LOCAL) && !s.stop)
+        if ((join & JOIN_EMAIL) && (cc & C_LOCAL) && !(pc & C_LOCAL) && !s.stop)
             email = try_email(&s, i);
-        if ((cc & C_WORD) && !(pc & C_WORD) && i >= s.name_end && !s.stop)
+        if ((join & JOIN_NAME) && (cc & C_WORD) && !(pc & C_WORD) && i >= s.name_end && !s.stop)
             try_name(&s, i, email);
         if ((cc & C_DIGIT) && !(pc & C_DIGIT) && ipv4_may_start(&s, i) && !s.stop)
             try_ipv4(&s, i);
