@@ -1203,10 +1203,12 @@ static void try_cve(struct scan *s, size_t i)
 /* --- the pass ------------------------------------------------------------------- */
 
 /* Cheap looks that turn away most starts before a call: a hash needs 32 hex
- * digits, an IPv4 address a separator after at most three digits. */
+ * digits (five of them looked at, without a branch between), an IPv4 address
+ * a separator after at most three digits. */
 static inline bool hash_may_start(const struct scan *s, size_t i)
 {
-    return i + 32 <= s->n && cls(s->t[i + 31], C_HEX);
+    const unsigned char *t = s->t + i;
+    return i + 32 <= s->n && (CC[t[31]] & CC[t[16]] & CC[t[8]] & CC[t[4]] & CC[t[1]] & C_HEX);
 }
 
 static inline bool ipv4_may_start(const struct scan *s, size_t i)
@@ -1284,12 +1286,21 @@ rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
     const unsigned char *t = s.t;
     for (size_t i = 0; i < s.n && !s.stop; i++) {
         /* Most bytes start nothing: spaces, punctuation and non-ASCII bytes,
-         * and the inside of a word where no number or hex run begins. They
-         * are passed over in a tight loop carrying the previous byte's class. */
+         * and the inside of a word but where a hex run of a hash's length or
+         * a number with a dot after it begins. They are passed over in a
+         * tight loop carrying the previous byte's class. */
         uint16_t pc = i > 0 ? CC[t[i - 1]] : 0;
         uint16_t cc = CC[t[i]];
-        while ((!(cc & C_LOCAL) && t[i] != ':') ||
-               ((cc & pc & C_WORD) && !(cc & ~pc & (C_DIGIT | C_HEX)))) {
+        for (;;) {
+            if ((cc & C_LOCAL) || t[i] == ':') {
+                if (!(cc & pc & C_WORD))
+                    break; /* a word (or a separator) starts */
+                uint16_t fresh = cc & ~pc;
+                if ((fresh & C_HEX) && hash_may_start(&s, i))
+                    break;
+                if ((fresh & C_DIGIT) && ipv4_may_start(&s, i))
+                    break;
+            }
             if (++i == s.n)
                 break;
             pc = cc;
