@@ -1094,10 +1094,48 @@ static size_t find_ci(const char *t, size_t n, const char *s)
     return n;
 }
 
-/* Tags after which the text reads as a new word. */
-static const char *const BLOCK_TAGS[] = {
-    "br", "p",  "div",   "tr", "td", "th", "li",    "h1",     "h2",         "h3", "h4",
-    "h5", "h6", "table", "ul", "ol", "hr", "title", "center", "blockquote", NULL};
+/* The elements the scan acts on; any other name is TAG_OTHER. TAG_BLOCK: the
+ * text after the tag reads as a new word. */
+enum tag_kind {
+    TAG_OTHER,
+    TAG_A,
+    TAG_AREA,
+    TAG_LINK,  /* <link> and <base>: their href is no link of the mail */
+    TAG_FRAME, /* iframe, frame, embed: src is fetched */
+    TAG_SCRIPT,
+    TAG_STYLE,
+    TAG_FORM,
+    TAG_META,
+    TAG_IMG,
+    TAG_BLOCK,
+};
+
+static const struct {
+    const char *name;
+    unsigned char len, kind;
+} TAGS[] = {
+    {"a", 1, TAG_A},          {"area", 4, TAG_AREA},         {"link", 4, TAG_LINK},
+    {"base", 4, TAG_LINK},    {"iframe", 6, TAG_FRAME},      {"frame", 5, TAG_FRAME},
+    {"embed", 5, TAG_FRAME},  {"script", 6, TAG_SCRIPT},     {"style", 5, TAG_STYLE},
+    {"form", 4, TAG_FORM},    {"meta", 4, TAG_META},         {"img", 3, TAG_IMG},
+    {"br", 2, TAG_BLOCK},     {"p", 1, TAG_BLOCK},           {"div", 3, TAG_BLOCK},
+    {"tr", 2, TAG_BLOCK},     {"td", 2, TAG_BLOCK},          {"th", 2, TAG_BLOCK},
+    {"li", 2, TAG_BLOCK},     {"h1", 2, TAG_BLOCK},          {"h2", 2, TAG_BLOCK},
+    {"h3", 2, TAG_BLOCK},     {"h4", 2, TAG_BLOCK},          {"h5", 2, TAG_BLOCK},
+    {"h6", 2, TAG_BLOCK},     {"table", 5, TAG_BLOCK},       {"ul", 2, TAG_BLOCK},
+    {"ol", 2, TAG_BLOCK},     {"hr", 2, TAG_BLOCK},          {"title", 5, TAG_BLOCK},
+    {"center", 6, TAG_BLOCK}, {"blockquote", 10, TAG_BLOCK},
+};
+
+/* The kind of a lower-cased element name of len bytes (the length is
+ * compared first: most names are told apart without a byte compare). */
+static enum tag_kind tag_kind(const char *name, size_t len)
+{
+    for (size_t k = 0; k < sizeof(TAGS) / sizeof(TAGS[0]); k++)
+        if (TAGS[k].len == len && memcmp(TAGS[k].name, name, len) == 0)
+            return (enum tag_kind)TAGS[k].kind;
+    return TAG_OTHER;
+}
 
 struct attr {
     const char *v;
@@ -1148,6 +1186,7 @@ static size_t html_tag(struct html *h, const char *t, size_t n, size_t i, rp_sta
     while (p < n && (isalnum((unsigned char)t[p]) || t[p] == ':' || t[p] == '-'))
         p++;
     lower_name(t + ns, p - ns, name, sizeof(name));
+    enum tag_kind kind = tag_kind(name, strlen(name));
     struct attr href = {0}, src = {0}, action = {0}, alt = {0}, equiv = {0}, content = {0};
     while (p < n && t[p] != '>') {
         if (isspace((unsigned char)t[p]) || t[p] == '/') {
@@ -1182,33 +1221,35 @@ static size_t html_tag(struct html *h, const char *t, size_t n, size_t i, rp_sta
         }
         if (v.v == NULL)
             continue;
+        /* the six names read, told apart by their length first */
+        if (al != 3 && al != 4 && al != 6 && al != 7 && al != 10)
+            continue;
         char an[16];
         lower_name(t + as, al, an, sizeof(an));
-        if (strcmp(an, "href") == 0)
+        if (al == 4 && memcmp(an, "href", 4) == 0)
             href = v;
-        else if (strcmp(an, "src") == 0)
+        else if (al == 3 && memcmp(an, "src", 3) == 0)
             src = v;
-        else if (strcmp(an, "action") == 0)
+        else if (al == 6 && memcmp(an, "action", 6) == 0)
             action = v;
-        else if (strcmp(an, "alt") == 0)
+        else if (al == 3 && memcmp(an, "alt", 3) == 0)
             alt = v;
-        else if (strcmp(an, "http-equiv") == 0)
+        else if (al == 10 && memcmp(an, "http-equiv", 10) == 0)
             equiv = v;
-        else if (strcmp(an, "content") == 0)
+        else if (al == 7 && memcmp(an, "content", 7) == 0)
             content = v;
     }
     if (p < n)
         p++; /* the '>' */
 
     if (close) {
-        if (strcmp(name, "a") == 0)
+        if (kind == TAG_A)
             *st = html_link_close(h);
-        for (size_t k = 0; *st == RP_OK && BLOCK_TAGS[k]; k++)
-            if (strcmp(name, BLOCK_TAGS[k]) == 0)
-                *st = html_space(h);
+        else if (kind == TAG_BLOCK)
+            *st = html_space(h);
         return p;
     }
-    if (strcmp(name, "a") == 0 || strcmp(name, "area") == 0) {
+    if (kind == TAG_A || kind == TAG_AREA) {
         *st = html_link_close(h);
         if (*st != RP_OK || href.v == NULL)
             return p;
@@ -1218,7 +1259,7 @@ static size_t html_tag(struct html *h, const char *t, size_t n, size_t i, rp_sta
         buf_reset(&h->ltext);
         h->ltext_sink.cut = false;
         h->in_link = true;
-        if (strcmp(name, "area") == 0) { /* no content: its text is its alt */
+        if (kind == TAG_AREA) { /* no content: its text is its alt */
             if (alt.v != NULL)
                 *st = html_text_append(&h->ltext_sink, alt.v, alt.n, CLEAN_LINE);
             if (*st == RP_OK)
@@ -1226,14 +1267,13 @@ static size_t html_tag(struct html *h, const char *t, size_t n, size_t i, rp_sta
         }
         return p;
     }
-    if (href.v != NULL && strcmp(name, "link") != 0 && strcmp(name, "base") != 0) {
+    if (href.v != NULL && kind != TAG_LINK) {
         *st = html_attr_url(h, href.v, href.n, false); /* v:roundrect and friends */
-    } else if (src.v != NULL && (strcmp(name, "iframe") == 0 || strcmp(name, "frame") == 0 ||
-                                 strcmp(name, "embed") == 0 || strcmp(name, "script") == 0)) {
+    } else if (src.v != NULL && (kind == TAG_FRAME || kind == TAG_SCRIPT)) {
         *st = html_attr_url(h, src.v, src.n, false);
-    } else if (action.v != NULL && strcmp(name, "form") == 0) {
+    } else if (action.v != NULL && kind == TAG_FORM) {
         *st = html_attr_url(h, action.v, action.n, false);
-    } else if (strcmp(name, "meta") == 0 && equiv.v != NULL && content.v != NULL &&
+    } else if (kind == TAG_META && equiv.v != NULL && content.v != NULL &&
                name_is(equiv.v, equiv.n, "refresh")) {
         size_t at = find_ci(content.v, content.n, "url=");
         if (at < content.n) {
@@ -1247,17 +1287,16 @@ static size_t html_tag(struct html *h, const char *t, size_t n, size_t i, rp_sta
                 un--;
             *st = html_attr_url(h, u, un, false);
         }
-    } else if (strcmp(name, "img") == 0 && h->in_link && alt.v != NULL) {
+    } else if (kind == TAG_IMG && h->in_link && alt.v != NULL) {
         *st = html_text_append(&h->ltext_sink, alt.v, alt.n, CLEAN_LINE);
     }
     if (*st != RP_OK)
         return p;
-    for (size_t k = 0; BLOCK_TAGS[k]; k++)
-        if (strcmp(name, BLOCK_TAGS[k]) == 0)
-            *st = html_space(h);
+    if (kind == TAG_BLOCK)
+        *st = html_space(h);
     /* raw text elements: scripts are searched for URLs (redirects), styles skipped */
-    bool script = strcmp(name, "script") == 0;
-    if (script || strcmp(name, "style") == 0) {
+    bool script = kind == TAG_SCRIPT;
+    if (script || kind == TAG_STYLE) {
         size_t e = p + find_ci(t + p, n - p, script ? "</script" : "</style");
         if (script && *st == RP_OK)
             *st = html_script(h, t + p, e - p);
