@@ -1399,15 +1399,12 @@ static rp_status html_scan(struct mctx *c, const char *t, size_t n, int level)
 
 /* --- decoding parts ------------------------------------------------------------------ */
 
-/* The content of a leaf part with its transfer encoding undone. The caller
- * frees it (g_byte_array_free(b, TRUE)). */
-static GByteArray *part_bytes(GMimePart *part)
+/* The content of a leaf part with its transfer encoding undone, through
+ * GMime's streams: a data wrapper, a filter stream and a decoding filter. */
+static GByteArray *part_bytes_streamed(GMimeDataWrapper *w, gint64 enc)
 {
-    GMimeDataWrapper *w = g_mime_part_get_content(part);
     /* sized for the encoded length up front: decoding only shrinks, and the
      * array does not grow by doubling through every step */
-    GMimeStream *src = w != NULL ? g_mime_data_wrapper_get_stream(w) : NULL;
-    gint64 enc = src != NULL ? g_mime_stream_length(src) : 0;
     guint reserve = enc > 0 && enc <= (gint64)RP_MAIL_MAX_BYTES ? (guint)enc : 0;
     GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(g_byte_array_sized_new(reserve));
     if (w != NULL)
@@ -1415,6 +1412,36 @@ static GByteArray *part_bytes(GMimePart *part)
     GByteArray *b = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
     g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
     g_object_unref(mem);
+    return b;
+}
+
+/* The content of a leaf part with its transfer encoding undone. The caller
+ * frees it (g_byte_array_free(b, TRUE)). The encoded bytes are read in one
+ * go and decoded in one g_mime_encoding_step() (no stream, filter or buffer
+ * objects a part); a stream of no known length goes the streamed way. */
+static GByteArray *part_bytes(GMimePart *part)
+{
+    GMimeDataWrapper *w = g_mime_part_get_content(part);
+    GMimeStream *src = w != NULL ? g_mime_data_wrapper_get_stream(w) : NULL;
+    gint64 enc = src != NULL ? g_mime_stream_length(src) : 0;
+    if (src == NULL || enc < 0 || enc > (gint64)RP_MAIL_MAX_BYTES || g_mime_stream_reset(src) != 0)
+        return part_bytes_streamed(w, enc);
+    char *in = g_malloc((gsize)enc + 1);
+    size_t got = 0;
+    while (got < (size_t)enc) {
+        ssize_t r = g_mime_stream_read(src, in + got, (size_t)enc - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    GMimeEncoding state;
+    g_mime_encoding_init_decode(&state, g_mime_data_wrapper_get_encoding(w));
+    size_t cap = g_mime_encoding_outlen(&state, got) + g_mime_encoding_outlen(&state, 0) + 16;
+    GByteArray *b = g_byte_array_sized_new((guint)cap);
+    size_t n = g_mime_encoding_step(&state, in, got, (char *)b->data);
+    n += g_mime_encoding_flush(&state, NULL, 0, (char *)b->data + n);
+    g_byte_array_set_size(b, (guint)n);
+    g_free(in);
     return b;
 }
 
@@ -2533,12 +2560,13 @@ static bool report_subject(const char *s)
     size_t n = strlen(s);
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) {
+        int c = tolower(u[i]); /* compared first: most bytes start no candidate */
         bool word_start = i == 0 || !isalnum(u[i - 1]);
         for (size_t k = 0; word_start && prefixes[k]; k++)
-            if (prefix_ci(u + i, n - i, prefixes[k]))
+            if (prefixes[k][0] == c && prefix_ci(u + i, n - i, prefixes[k]))
                 return true;
         for (size_t k = 0; words[k]; k++)
-            if (prefix_ci(u + i, n - i, words[k]))
+            if (words[k][0] == c && prefix_ci(u + i, n - i, words[k]))
                 return true;
     }
     return false;
