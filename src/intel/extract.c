@@ -1229,11 +1229,12 @@ static inline bool ipv4_may_start(const struct scan *s, size_t i)
  * may be set wrongly, never left out wrongly. */
 enum { JOIN_URL = 1, JOIN_EMAIL = 2, JOIN_NAME = 4 };
 
-static inline unsigned word_joins(const struct scan *s, size_t i)
+static inline unsigned word_joins(const struct scan *s, size_t i, size_t *end)
 {
     size_t j = i + 1;
     while (j < s->n && cls(s->t[j], C_LABEL))
         j++;
+    *end = j;
     if (j >= s->n)
         return 0;
     unsigned char b = s->t[j];
@@ -1263,6 +1264,24 @@ static inline unsigned word_joins(const struct scan *s, size_t i)
         return j < s->n ? JOIN_EMAIL | JOIN_NAME : 0;
     b = lower(s->t[j]);
     return b == '@' || b == 'a' ? JOIN_EMAIL : b == '.' || b == 'd' ? JOIN_NAME : 0;
+}
+
+/* Whether, in the run of label bytes [i, e) whose word start i goes on
+ * into nothing (word_joins() 0), a later byte can start anything: a hash
+ * needs 32 of its bytes after i, an IPv4 address (or an IPv6 group) ends at a
+ * separator after the run with a digit (or ':') at e, and a CVE id starts
+ * after a '-' inside it. When not, the scan goes on from e: the run's bytes
+ * are not read a second time. */
+static inline bool run_may_hold(const struct scan *s, size_t i, size_t e)
+{
+    if (e - i > 32 || (e < s->n && s->t[e] == ':'))
+        return true;
+    if (e < s->n && cls(s->t[e - 1], C_DIGIT) && may_dot_sep(s->t[e], false))
+        return true;
+    for (size_t k = i + 1; k + 2 < e; k++)
+        if (s->t[k] == '-' && lower(s->t[k + 1]) == 'c' && lower(s->t[k + 2]) == 'v')
+            return true;
+    return false;
 }
 
 rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
@@ -1319,7 +1338,9 @@ rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
             continue;
         }
 
-        unsigned join = (cc & C_WORD) ? word_joins(&s, i) : JOIN_URL | JOIN_EMAIL | JOIN_NAME;
+        size_t run_end = i + 1;
+        unsigned join =
+            (cc & C_WORD) ? word_joins(&s, i, &run_end) : JOIN_URL | JOIN_EMAIL | JOIN_NAME;
         if ((join & JOIN_URL) && (cc & C_ALPHA) && !(pc & C_WORD) && i >= s.url_end)
             try_url(&s, i);
         bool email = false;
@@ -1335,6 +1356,8 @@ rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
             try_hash(&s, i);
         if ((c == 'C' || c == 'c') && !(pc & C_WORD) && !s.stop)
             try_cve(&s, i);
+        if (join == 0 && (cc & C_WORD) && !run_may_hold(&s, i, run_end))
+            i = run_end - 1; /* the loop's step lands on the byte after the run */
     }
 
     rp_status st = s.st;

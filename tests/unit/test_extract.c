@@ -152,6 +152,13 @@ static const struct {
     {"CVE-21-1234 CVE-2021-123 CVE-2021-12345678 XCVE-2021-1234 CVE-2021-1234a", ""},
     {"http://localhost/ http://intranet:8080/x file:///etc/passwd javascript:alert(1)", ""},
     {"mailto://a https:// nothing", ""},
+    /* inside a run of label bytes whose word goes on into nothing (the scan
+     * skips such a run): a CVE after a hyphen, an address at its end, a
+     * hash glued to a letter, an IPv6 address after a hyphen */
+    {"font-x-cve-2023-12345 id=ab-10.1.2.3 x_9.8.7.6 zz-fe80::1",
+     "cve:CVE-2023-12345|ipv4:10.1.2.3|ipv4:9.8.7.6|ipv6:fe80::1"},
+    {"gd41d8cd98f00b204e9800998ecf8427e my-word-cvE-2021-44228.",
+     "md5:d41d8cd98f00b204e9800998ecf8427e|cve:CVE-2021-44228"},
     {"", ""},
 };
 
