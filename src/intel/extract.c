@@ -1205,18 +1205,26 @@ static void try_cve(struct scan *s, size_t i)
 /* Cheap looks that turn away most starts before a call: a hash needs 32 hex
  * digits (five of them looked at, without a branch between), an IPv4 address
  * a separator after at most three digits. */
+static const unsigned char NOTHING[32]; /* read in place of a text's end: class 0 */
+
 static inline bool hash_may_start(const struct scan *s, size_t i)
 {
-    const unsigned char *t = s->t + i;
-    return i + 32 <= s->n && (CC[t[31]] & CC[t[16]] & CC[t[8]] & CC[t[4]] & CC[t[1]] & C_HEX);
+    const unsigned char *t = i + 32 <= s->n ? s->t + i : NOTHING;
+    return (CC[t[31]] & CC[t[16]] & CC[t[8]] & CC[t[4]] & CC[t[1]] & C_HEX) != 0;
 }
 
 static inline bool ipv4_may_start(const struct scan *s, size_t i)
 {
-    size_t j = i + 1;
-    while (j < s->n && j - i < 3 && cls(s->t[j], C_DIGIT))
-        j++;
-    return j < s->n && may_dot_sep(s->t[j], false);
+    if (i + 4 > s->n) { /* near the end: one byte at a time */
+        size_t j = i + 1;
+        while (j < s->n && j - i < 3 && cls(s->t[j], C_DIGIT))
+            j++;
+        return j < s->n && may_dot_sep(s->t[j], false);
+    }
+    /* the first byte after at most two more digits, found without a branch */
+    unsigned d1 = (CC[s->t[i + 1]] & C_DIGIT) != 0;
+    unsigned d2 = (CC[s->t[i + 2]] & C_DIGIT) != 0;
+    return may_dot_sep(s->t[i + 1 + d1 + (d1 & d2)], false);
 }
 
 /* What the word starting at i can go on into, by the byte after its run of
@@ -1229,12 +1237,14 @@ static inline bool ipv4_may_start(const struct scan *s, size_t i)
  * may be set wrongly, never left out wrongly. */
 enum { JOIN_URL = 1, JOIN_EMAIL = 2, JOIN_NAME = 4 };
 
-static inline unsigned word_joins(const struct scan *s, size_t i, size_t *end)
+static inline unsigned word_joins(const struct scan *s, size_t i, size_t *end, bool *hyphen)
 {
     size_t j = i + 1;
+    unsigned hy = 0;
     while (j < s->n && cls(s->t[j], C_LABEL))
-        j++;
+        hy |= s->t[j++] == '-';
     *end = j;
+    *hyphen = hy != 0;
     if (j >= s->n)
         return 0;
     unsigned char b = s->t[j];
@@ -1272,14 +1282,15 @@ static inline unsigned word_joins(const struct scan *s, size_t i, size_t *end)
  * separator after the run with a digit (or ':') at e, and a CVE id starts
  * after a '-' inside it. When not, the scan goes on from e: the run's bytes
  * are not read a second time. */
-static inline bool run_may_hold(const struct scan *s, size_t i, size_t e)
+static inline bool run_may_hold(const struct scan *s, size_t i, size_t e, bool hyphen)
 {
     if (e - i > 32 || (e < s->n && s->t[e] == ':'))
         return true;
     if (e < s->n && cls(s->t[e - 1], C_DIGIT) && may_dot_sep(s->t[e], false))
         return true;
-    for (size_t k = i + 1; k + 2 < e; k++)
-        if (s->t[k] == '-' && lower(s->t[k + 1]) == 'c' && lower(s->t[k + 2]) == 'v')
+    const unsigned char *t = s->t;
+    for (size_t k = i + 1; hyphen && k + 2 < e; k++) /* "-cv", any case, tested as one */
+        if ((t[k] == '-') & ((t[k + 1] | 0x20) == 'c') & ((t[k + 2] | 0x20) == 'v'))
             return true;
     return false;
 }
@@ -1339,8 +1350,9 @@ rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
         }
 
         size_t run_end = i + 1;
-        unsigned join =
-            (cc & C_WORD) ? word_joins(&s, i, &run_end) : JOIN_URL | JOIN_EMAIL | JOIN_NAME;
+        bool hyphen = false;
+        unsigned join = (cc & C_WORD) ? word_joins(&s, i, &run_end, &hyphen)
+                                      : JOIN_URL | JOIN_EMAIL | JOIN_NAME;
         if ((join & JOIN_URL) && (cc & C_ALPHA) && !(pc & C_WORD) && i >= s.url_end)
             try_url(&s, i);
         bool email = false;
@@ -1356,7 +1368,7 @@ rp_status extract_iocs(const char *text, size_t len, ioc_fn fn, void *arg)
             try_hash(&s, i);
         if ((c == 'C' || c == 'c') && !(pc & C_WORD) && !s.stop)
             try_cve(&s, i);
-        if (join == 0 && (cc & C_WORD) && !run_may_hold(&s, i, run_end))
+        if (join == 0 && (cc & C_WORD) && !run_may_hold(&s, i, run_end, hyphen))
             i = run_end - 1; /* the loop's step lands on the byte after the run */
     }
 
