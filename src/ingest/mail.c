@@ -370,30 +370,106 @@ static bool contains_ci(const unsigned char *p, size_t n, const char *s)
     return false;
 }
 
-/* A ZIP's kind from the member names in its local and central directories. */
-static const char *sniff_zip(const unsigned char *p, size_t n, enum risk *risk)
+static unsigned le16(const unsigned char *p)
 {
-    /* Member names sit in the local headers (spread through the file) and in the
-     * central directory (at the end): look at both ends of a large file. */
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* What a ZIP's member names say, from its central directory. */
+enum zip_has { ZIP_VBA = 1, ZIP_WORD = 2, ZIP_XL = 4, ZIP_PPT = 8, ZIP_MANIFEST = 16 };
+
+/* Reads the member names of the central directory that the end record (in
+ * the last 64 KiB) points to, into a ZIP_ mask. False when there is no
+ * whole directory (a cut or damaged file, ZIP64): the caller then searches
+ * the bytes. The names alone are read: never a byte of compressed data,
+ * where "xl/" turns up by chance in one large file in thirty. */
+static bool zip_directory(const unsigned char *p, size_t n, unsigned *has)
+{
+    if (n < 22)
+        return false;
+    size_t lo = n - 22 > 65535 ? n - 22 - 65535 : 0, e = n - 22 + 1;
+    do /* the end record, last first: a comment may follow it */
+        e--;
+    while (e > lo && !has_at(p, n, e, "PK\x05\x06", 4));
+    if (!has_at(p, n, e, "PK\x05\x06", 4))
+        return false;
+    size_t count = le16(p + e + 10), size = le32(p + e + 12), off = le32(p + e + 16);
+    if (off > e || size > e - off)
+        return false;
+    *has = 0;
+    size_t i = off, end = off + size;
+    for (size_t k = 0; k < count; k++) {
+        if (end - i < 46 || !has_at(p, n, i, "PK\x01\x02", 4))
+            return false;
+        size_t nl = le16(p + i + 28), skip = 46 + nl + le16(p + i + 30) + le16(p + i + 32);
+        if (end - i < skip)
+            return false;
+        const unsigned char *name = p + i + 46;
+        if (memmem(name, nl, "vbaProject.bin", 14) != NULL)
+            *has |= ZIP_VBA;
+        if (nl >= 5 && memcmp(name, "word/", 5) == 0)
+            *has |= ZIP_WORD;
+        if (nl >= 3 && memcmp(name, "xl/", 3) == 0)
+            *has |= ZIP_XL;
+        if (nl >= 4 && memcmp(name, "ppt/", 4) == 0)
+            *has |= ZIP_PPT;
+        if (nl == 20 && memcmp(name, "META-INF/MANIFEST.MF", 20) == 0)
+            *has |= ZIP_MANIFEST;
+        i += skip;
+    }
+    return true;
+}
+
+/* Member names searched for in the bytes of a ZIP without a whole central
+ * directory: they sit in the local headers (spread through the file) and in
+ * what is left of the directory (at the end), so both ends of a large file
+ * are searched. */
+static unsigned zip_search(const unsigned char *p, size_t n)
+{
     const size_t span = 256u * 1024u;
     const unsigned char *tail = n > span ? p + n - span : p;
     size_t head_n = n > span ? span : n, tail_n = n > span ? span : n;
 #define ZIP_HAS(s) (has_in(p, head_n, s) || has_in(tail, tail_n, s))
-    if (ZIP_HAS("vbaProject.bin")) {
+    if (ZIP_HAS("vbaProject.bin"))
+        return ZIP_VBA;
+    if (ZIP_HAS("word/"))
+        return ZIP_WORD;
+    if (ZIP_HAS("xl/"))
+        return ZIP_XL;
+    if (ZIP_HAS("ppt/"))
+        return ZIP_PPT;
+    if (ZIP_HAS("META-INF/MANIFEST.MF"))
+        return ZIP_MANIFEST;
+#undef ZIP_HAS
+    return 0;
+}
+
+/* A ZIP's kind from its member names: those of the central directory, or,
+ * when it has none whole, any name written in its first and last bytes. */
+static const char *sniff_zip(const unsigned char *p, size_t n, enum risk *risk)
+{
+    unsigned has = 0;
+    if (!zip_directory(p, n, &has))
+        has = zip_search(p, n);
+    if (has & ZIP_VBA) {
         *risk = RISK_ACTIVE;
         return "application/vnd.ms-office.macroEnabled";
     }
-    if (ZIP_HAS("word/"))
+    if (has & ZIP_WORD)
         return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
-    if (ZIP_HAS("xl/"))
+    if (has & ZIP_XL)
         return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-    if (ZIP_HAS("ppt/"))
+    if (has & ZIP_PPT)
         return "application/vnd.openxmlformats-officedocument.presentationml.presentation";
-    if (ZIP_HAS("META-INF/MANIFEST.MF")) {
+    if (has & ZIP_MANIFEST) {
         *risk = RISK_ACTIVE;
         return "application/java-archive";
     }
-#undef ZIP_HAS
     return "application/zip";
 }
 

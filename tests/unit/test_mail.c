@@ -647,6 +647,16 @@ static const struct {
                                              ".spreadsheetml.sheet"},
     {"UEsDBBQAAAAIAHdvcmQvdmJhUHJvamVjdC5iaW4=", "application/vnd.ms-office.macroEnabled"},
     {"UEsDBBQAAAAIAE1FVEEtSU5GL01BTklGRVNULk1G", "application/java-archive"},
+    /* whole ZIPs (Python's zipfile, stored): the names of the central
+     * directory count, not the same bytes in a member's data (xl/workbook.xml
+     * says "word/" and "vbaProject.bin"; photo.txt says "xl/") */
+    {"UEsDBBQAAAAAACiUfl254X45IwAAACMAAAAPAAAAeGwvd29ya2Jvb2sueG1sPHg+c2VlIHdvcmQvIGFuZCB2YmFQcm9q"
+     "ZWN0LmJpbjwveD5QSwECFAMUAAAAAAAolH5dueF+OSMAAAAjAAAADwAAAAAAAAAAAAAAgAEAAAAAeGwvd29ya2Jvb2su"
+     "eG1sUEsFBgAAAAABAAEAPQAAAFAAAAAMAHJpcG9zdGUgdGVzdA==",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    {"UEsDBBQAAAAAACiUfl0v3hkQDgAAAA4AAAAJAAAAcGhvdG8udHh0eGwvIGlzIGluIGhlcmVQSwECFAMUAAAAAAAolH5d"
+     "L94ZEA4AAAAOAAAACQAAAAAAAAAAAAAAgAEAAAAAcGhvdG8udHh0UEsFBgAAAAABAAEANwAAADUAAAAAAA==",
+     "application/zip"},
 };
 
 static void t_sniff(void **state)
