@@ -1170,6 +1170,32 @@ static size_t find_ci(const char *t, size_t n, const char *s)
     return n;
 }
 
+/* find_ci() of each of count (at most FIND_CI_EACH_MAX) lower-case needles in
+ * one pass over t: pos[k] is the first offset of needles[k], n when it is
+ * absent. */
+#define FIND_CI_EACH_MAX 32
+static void find_ci_each(const char *t, size_t n, const char *const *needles, size_t count,
+                         size_t *pos)
+{
+    bool first[256] = {false};
+    size_t len[FIND_CI_EACH_MAX];
+    count = count < FIND_CI_EACH_MAX ? count : FIND_CI_EACH_MAX; /* callers stay under it */
+    for (size_t k = 0; k < count; k++) {
+        pos[k] = n;
+        len[k] = strlen(needles[k]);
+        first[(unsigned char)needles[k][0]] = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int ch = tolower((unsigned char)t[i]);
+        if (!first[ch])
+            continue;
+        for (size_t k = 0; k < count; k++)
+            if (pos[k] == n && needles[k][0] == ch && n - i >= len[k] &&
+                strncasecmp(t + i, needles[k], len[k]) == 0)
+                pos[k] = i;
+    }
+}
+
 /* The elements the scan acts on; any other name is TAG_OTHER. TAG_BLOCK: the
  * text after the tag reads as a new word. */
 enum tag_kind {
@@ -1989,21 +2015,29 @@ static rp_status fwd_plain(struct mctx *c, bool *done)
  * and only that part of the document is searched for links. */
 static rp_status fwd_html(struct mctx *c, bool *done)
 {
-    static const char *const ANCHORS[] = {"divrplyfwdmsg", "begin forwarded message",
-                                          "forwarded message", "original message"};
+    enum { NANCHORS = 4 };
+    static const char *const ANCHORS[NANCHORS] = {"divrplyfwdmsg", "begin forwarded message",
+                                                  "forwarded message", "original message"};
     const char *t = c->scratch.data ? c->scratch.data : "";
     size_t n = c->scratch.len, at = n;
     bool outlook = false;
     *done = false;
-    for (size_t k = 0; k < sizeof(ANCHORS) / sizeof(ANCHORS[0]); k++) {
-        size_t f = find_ci(t, n, ANCHORS[k]);
-        if (f < at) {
-            at = f;
+    /* the anchors, then the markers: all looked for in one pass */
+    const char *needles[FIND_CI_EACH_MAX];
+    size_t pos[FIND_CI_EACH_MAX], count = 0;
+    for (size_t k = 0; k < NANCHORS; k++)
+        needles[count++] = ANCHORS[k];
+    for (size_t k = 0; FWD_MARKERS[k] != NULL && count < FIND_CI_EACH_MAX; k++)
+        needles[count++] = FWD_MARKERS[k];
+    find_ci_each(t, n, needles, count, pos);
+    for (size_t k = 0; k < NANCHORS; k++) { /* the first anchor in the text */
+        if (pos[k] < at) {
+            at = pos[k];
             outlook = k == 0;
         }
     }
-    for (size_t k = 0; at == n && FWD_MARKERS[k] != NULL; k++)
-        at = find_ci(t, n, FWD_MARKERS[k]);
+    for (size_t k = NANCHORS; at == n && k < count; k++) /* else the first marker listed */
+        at = pos[k];
     if (at == n)
         return RP_OK;
     /* from the tag that holds the block (Outlook) or the text node of the marker */
