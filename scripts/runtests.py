@@ -87,9 +87,27 @@ def run_one(build, t, valgrind, log):
     return passed, failed, skipped, failures, err, secs
 
 
+def fuzz_seed():
+    """The seed of make check's fuzzing: $FUZZ_SEED, else one taken from the
+    commit, so that a run on the same tree explores the same inputs (a crash
+    in CI is found again by make check on that commit) while each commit
+    explores new ones."""
+    if os.environ.get("FUZZ_SEED", "").isdigit():
+        return int(os.environ["FUZZ_SEED"])
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        return int(head[:7], 16) + 1 if head else 1
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 1
+
+
 def run_fuzz(seconds, log):
     """Each libFuzzer target for a few seconds: one test case per target."""
-    env = dict(os.environ, FUZZ_SECONDS=str(seconds))
+    seed = fuzz_seed()
+    env = dict(os.environ, FUZZ_SECONDS=str(seconds),
+               FUZZ_ARGS=("-seed=%d %s" % (seed, os.environ.get("FUZZ_ARGS", ""))).strip())
+    print("     fuzzing with seed %d (FUZZ_SEED=%d make check repeats it)" % (seed, seed))
     start = time.monotonic()
     p = subprocess.run(["bash", "scripts/fuzz.sh"], env=env, capture_output=True, text=True,
                        errors="replace", timeout=3600)
