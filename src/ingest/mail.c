@@ -271,6 +271,14 @@ static rp_status jpush(json_t *a, json_t *v)
 
 /* The text s (any encoding) as one clean line of at most max bytes, in tmp.
  * *cut (may be NULL) tells whether it was cut. */
+/* A JSON string of what clean_append() (through line_of() or a sink) wrote
+ * into b: valid UTF-8 by construction, so jansson's check of every byte is
+ * skipped (fuzz_mail reads every alert back through json_loads()). */
+static json_t *json_clean(const struct buf *b)
+{
+    return json_stringn_nocheck(b->data ? b->data : "", b->len);
+}
+
 static rp_status line_of(struct buf *tmp, const char *s, size_t n, size_t max, bool *cut)
 {
     buf_reset(tmp);
@@ -293,7 +301,7 @@ static rp_status set_line(json_t *o, const char *key, const char *s, size_t max,
     rp_status st = line_of(tmp, s, strlen(s), max, NULL);
     if (st != RP_OK || tmp->len == 0)
         return st;
-    return jset(o, key, json_stringn(tmp->data, tmp->len));
+    return jset(o, key, json_clean(tmp));
 }
 
 /* --- sniffing --------------------------------------------------------------------- */
@@ -1597,6 +1605,8 @@ static rp_status to_utf8(const char *cs, const unsigned char *p, size_t n, struc
     static const char *const latin[] = {"iso-8859-1",   "iso8859-1", "latin1",   "latin-1",
                                         "windows-1252", "cp1252",    "x-cp1252", NULL};
     buf_reset(out);
+    if (n == 0) /* an empty part (its bytes may be NULL, which GMime's streams refuse) */
+        return RP_OK;
     struct sink k = {out, false};
     rp_status st = buf_reserve(out, n + n / 8 + 16); /* most text grows little */
     if (st != RP_OK && st != RP_E_LIMIT)
@@ -2456,7 +2466,7 @@ static rp_status add_received(struct mctx *c, GMimeMessage *m, json_t *received,
         const char *v = g_mime_header_get_raw_value(h);
         st = line_of(&c->tmp, v ? v : "", v ? strlen(v) : 0, MAIL_LINE_MAX, NULL);
         if (st == RP_OK && c->tmp.len > 0)
-            st = jpush(received, json_stringn(c->tmp.data, c->tmp.len));
+            st = jpush(received, json_clean(&c->tmp));
     }
     return st;
 }
