@@ -606,6 +606,15 @@ struct mctx {
     json_t *fwd;
     struct buf fwd_comment;
     struct buf *visible; /* when set, html_scan leaves a document's visible text here */
+    /* the outer Received fields, read by outer_filtered() and left out of what
+     * GMime parses (one object less each, 5 a mail): their raw values as
+     * offsets into the mail, the first RP_MAIL_RECEIVED_MAX of received_all */
+    GMimeMessage *outer;
+    const char *received_base;
+    struct {
+        size_t off, len;
+    } received[RP_MAIL_RECEIVED_MAX];
+    size_t received_all;
 };
 
 static rp_status note_dropped(json_t *truncated, const char *what, size_t n)
@@ -2452,6 +2461,23 @@ static rp_status set_to(struct mctx *c, json_t *email, InternetAddressList *l, s
 /* Appends the Received lines of m (newest first, one line each). */
 static rp_status add_received(struct mctx *c, GMimeMessage *m, json_t *received, size_t *dropped)
 {
+    if (c->received_base != NULL && m == c->outer) { /* read by outer_filtered() */
+        rp_status st = RP_OK;
+        size_t kept =
+            c->received_all < RP_MAIL_RECEIVED_MAX ? c->received_all : RP_MAIL_RECEIVED_MAX;
+        for (size_t i = 0; i < kept && st == RP_OK; i++) {
+            if (json_array_size(received) >= RP_MAIL_RECEIVED_MAX) {
+                (*dropped)++;
+                continue;
+            }
+            st = line_of(&c->tmp, c->received_base + c->received[i].off, c->received[i].len,
+                         MAIL_LINE_MAX, NULL);
+            if (st == RP_OK && c->tmp.len > 0)
+                st = jpush(received, json_clean(&c->tmp));
+        }
+        *dropped += c->received_all - kept;
+        return st;
+    }
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
     int n = g_mime_header_list_get_count(hl);
     rp_status st = RP_OK;
@@ -2944,8 +2970,9 @@ static bool outer_field_used(const char *name, size_t n)
 static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct buf *out)
 {
     size_t i = 0, fields = 0, kept = 0;
-    bool keep = false;
+    bool keep = false, received = false; /* the field being read is kept, is a Received */
     rp_status st = RP_OK;
+    c->received_all = 0;
     while (i < n && st == RP_OK) {
         const char *nl = memchr(p + i, '\n', n - i);
         size_t e = nl ? (size_t)(nl - p) + 1 : n;
@@ -2956,6 +2983,8 @@ static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct 
                 buf_reset(out);
                 return RP_OK;
             }
+            if (received && c->received_all <= RP_MAIL_RECEIVED_MAX) /* a fold */
+                c->received[c->received_all - 1].len = e - c->received[c->received_all - 1].off;
         } else {
             size_t fl = field_name(p + i, e - i);
             if (fl == 0) {
@@ -2968,6 +2997,15 @@ static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct 
                                     RP_MAIL_HEADERS_MAX, RP_MAIL_HEADERS_MAX);
             keep = outer_field_used(p + i, fl);
             kept += keep;
+            received = name_is(p + i, fl, "received");
+            if (received) { /* its value: after the colon, to the end of its last fold */
+                keep = false;
+                if (++c->received_all <= RP_MAIL_RECEIVED_MAX) {
+                    size_t v = i + (size_t)((const char *)memchr(p + i, ':', e - i) - (p + i)) + 1;
+                    c->received[c->received_all - 1].off = v;
+                    c->received[c->received_all - 1].len = e - v;
+                }
+            }
         }
         if (keep)
             st = buf_append(out, p + i, e - i);
@@ -2977,6 +3015,7 @@ static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct 
         buf_reset(out); /* nothing the alert reads: let build() say why */
         return RP_OK;
     }
+    c->received_base = p; /* GMime will not see them: add_received() reads them here */
     if (st == RP_OK)
         st = buf_append(out, p + i, n - i);
     return st;
@@ -3000,7 +3039,7 @@ static rp_status build(struct alert_build *b, size_t len, json_t **alert)
         return st;
     GMimeHeaderList *ohl = g_mime_object_get_header_list(GMIME_OBJECT(b->outer));
     int nh = ohl != NULL ? g_mime_header_list_get_count(ohl) : 0;
-    bool mail = false;
+    bool mail = c->received_base != NULL && c->received_all > 0; /* outer_filtered() took them */
     for (int i = 0; i < nh && !mail; i++) {
         const char *name = g_mime_header_get_name(g_mime_header_list_get_header_at(ohl, i));
         mail = is_mail_field(name, strlen(name));
@@ -3274,6 +3313,7 @@ rp_status mail_parse_alert(const char *data, size_t len, json_t **alert, struct 
         bool f = b.filtered.len > 0;
         b.outer = parse_bytes(f ? b.filtered.data : data + start, f ? b.filtered.len : len - start,
                               &b.borrowed);
+        c->outer = b.outer;
         if (b.outer == NULL)
             st = rp_error_set(err, RP_E_INVALID, "byte %zu: GMime read no message", start);
     }

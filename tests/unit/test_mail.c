@@ -256,6 +256,27 @@ static void t_outer_fields(void **state)
     /* only fields nothing reads: still not a mail */
     rejected_n("X-Foo: 1\nX-Bar: 2\n\nbody\n", 25, "not a mail");
 
+    /* the Received fields are read beside GMime: alone they make a mail, in
+     * order, folds joined, and past the limit they are counted */
+    a = parse("X-Foo: 1\nReceived: from a.example\n\tby b.example; Mon, 1 Jan 2024 10:00:00 "
+              "+0000\nReceived :from c.example by a.example\n\nbody\n");
+    assert_int_equal(json_array_size(at(a, "email.received")), 2);
+    assert_string_equal(str(a, "email.received.0"),
+                        "from a.example by b.example; Mon, 1 Jan 2024 10:00:00 +0000");
+    assert_string_equal(str(a, "email.received.1"), "from c.example by a.example");
+    json_decref(a);
+    struct buf r;
+    buf_init(&r, 1 << 20);
+    for (int i = 0; i < RP_MAIL_RECEIVED_MAX + 3; i++)
+        assert_int_equal(buf_printf(&r, "Received: from h%d.example\n  by mx.example\n", i), RP_OK);
+    assert_int_equal(buf_puts(&r, "From: a@example.com\n\nbody\n"), RP_OK);
+    a = parse_n(r.data, r.len);
+    assert_int_equal(json_array_size(at(a, "email.received")), RP_MAIL_RECEIVED_MAX);
+    assert_string_equal(str(a, "email.received.63"), "from h63.example by mx.example");
+    assert_int_equal(json_integer_value(at(a, "extra.truncated.received")), 3);
+    json_decref(a);
+    buf_fini(&r);
+
     /* the limit counts every field, read or not: exactly the limit is read */
     struct buf b;
     buf_init(&b, 1 << 20);
