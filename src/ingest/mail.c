@@ -587,6 +587,16 @@ static const char *const ARCHIVE_EXT[] = {"zip", "rar", "7z",  "gz", "tgz",
 
 /* --- the per-mail state ----------------------------------------------------------- */
 
+/* Outer fields read beside GMime (outer_filtered()) at most: an Exchange
+ * Online mail has 5-10 of them; more go through GMime, read as before. */
+#define MAIL_SIDE_MAX 32
+
+/* Where one such field is in the mail: its name and its raw value (after the
+ * colon, folds and the last line's end included, as GMime's raw value). */
+struct side_field {
+    size_t start, name_off, name_len, val_off, val_len;
+};
+
 struct mctx {
     struct rp_error *err;
     size_t parts;          /* MIME entities walked */
@@ -615,6 +625,12 @@ struct mctx {
         size_t off, len;
     } received[RP_MAIL_RECEIVED_MAX];
     size_t received_all;
+    /* the outer fields of SIDE_FIELDS with a plain ASCII value, read beside
+     * GMime the same way (those past MAIL_SIDE_MAX go to GMime as before) */
+    struct side_field side[MAIL_SIDE_MAX];
+    size_t nside;
+    bool side_mail;      /* one of them is a field only mail has */
+    struct buf side_val; /* the value of the one being read, NUL-terminated */
 };
 
 static rp_status note_dropped(json_t *truncated, const char *what, size_t n)
@@ -2514,6 +2530,60 @@ static void return_path_addr(const char *v, char *out, size_t cap)
 
 /* email{...} from the header block of m: senders, recipients, subject, date,
  * ids, Received chain, authentication results, kept headers. */
+/* What email_headers() gathers over the header fields, one at a time. */
+struct field_state {
+    json_t *kept; /* email.headers */
+    struct authres ar, arc, rspf;
+    bool have_rp;
+    const char *mid; /* the Message-ID GMime read, if any */
+};
+
+/* One header field of the subject mail: name, raw value (folded, after the
+ * colon), and its GMime object (NULL for a field read beside GMime: its value
+ * is then plain ASCII, outer_filtered() saw to that). */
+static rp_status header_field(struct mctx *c, json_t *email, struct field_state *fs,
+                              const char *name, const char *raw, GMimeHeader *h)
+{
+    rp_status st = RP_OK;
+    if (strcasecmp(name, "Authentication-Results") == 0) {
+        struct authres one = {{0}, {0}, {0}};
+        auth_parse(raw, &one);
+        auth_merge(&fs->ar, &one);
+    } else if (strcasecmp(name, "ARC-Authentication-Results") == 0) {
+        struct authres one = {{0}, {0}, {0}};
+        auth_parse(raw, &one);
+        auth_merge(&fs->arc, &one);
+    } else if (strcasecmp(name, "Received-SPF") == 0 && fs->rspf.spf[0] == '\0') {
+        const char *p = skip_cfws(raw);
+        size_t l = 0;
+        while (isalpha((unsigned char)p[l]))
+            l++;
+        auth_set(fs->rspf.spf, p, l);
+    } else if (strcasecmp(name, "Return-Path") == 0 && !fs->have_rp) {
+        char addr[RP_NAME_MAX_BYTES];
+        return_path_addr(raw, addr, sizeof(addr));
+        fs->have_rp = addr[0] != '\0';
+        if (fs->have_rp)
+            st = set_line(email, "return_path", addr, RP_NAME_MAX_BYTES, &c->tmp);
+    } else if (strcasecmp(name, "Message-ID") == 0 && fs->mid == NULL) {
+        st = set_line(email, "message_id", raw, RP_NAME_MAX_BYTES, &c->tmp);
+    }
+    int f0 = tolower((unsigned char)name[0]);
+    for (size_t k = 0; st == RP_OK && KEPT_HEADERS[k]; k++) {
+        if (tolower((unsigned char)KEPT_HEADERS[k][0]) != f0 ||
+            strcasecmp(name, KEPT_HEADERS[k]) != 0 ||
+            json_object_get(fs->kept, KEPT_HEADERS[k]) != NULL)
+            continue;
+        /* plain ASCII needs no decoding (most of these are machine-written) */
+        bool plain = strstr(raw, "=?") == NULL;
+        for (const unsigned char *q = (const unsigned char *)raw; plain && *q; q++)
+            plain = *q < 0x80;
+        const char *v = plain || h == NULL ? raw : g_mime_header_get_value(h);
+        st = set_line(fs->kept, KEPT_HEADERS[k], v ? v : raw, MAIL_LINE_MAX, &c->tmp);
+    }
+    return st;
+}
+
 static rp_status email_headers(struct mctx *c, GMimeMessage *m, json_t *email, json_t *received,
                                size_t *received_dropped, size_t *to_dropped, struct mail_ids *ids)
 {
@@ -2568,51 +2638,26 @@ static rp_status email_headers(struct mctx *c, GMimeMessage *m, json_t *email, j
     json_t *kept = json_object();
     if (kept == NULL)
         return RP_E_NOMEM;
-    struct authres ar = {{0}, {0}, {0}}, arc = {{0}, {0}, {0}}, rspf = {{0}, {0}, {0}};
-    bool have_rp = false;
+    struct field_state fs = {kept, {{0}, {0}, {0}}, {{0}, {0}, {0}}, {{0}, {0}, {0}}, false, mid};
+    /* the outer fields outer_filtered() kept from GMime come first: they are
+     * the first of their names in the block */
+    size_t nside = c->received_base != NULL && m == c->outer ? c->nside : 0;
+    for (size_t i = 0; i < nside && st == RP_OK; i++) {
+        const struct side_field *f = &c->side[i];
+        char name[64];
+        memcpy(name, c->received_base + f->name_off, f->name_len);
+        name[f->name_len] = '\0';
+        buf_reset(&c->side_val);
+        st = buf_append(&c->side_val, c->received_base + f->val_off, f->val_len);
+        if (st == RP_OK)
+            st = header_field(c, email, &fs, name, c->side_val.data, NULL);
+    }
     for (int i = 0; i < n && st == RP_OK; i++) {
         GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
-        const char *name = g_mime_header_get_name(h);
         const char *raw = g_mime_header_get_raw_value(h);
-        if (raw == NULL)
-            raw = "";
-        if (strcasecmp(name, "Authentication-Results") == 0) {
-            struct authres one = {{0}, {0}, {0}};
-            auth_parse(raw, &one);
-            auth_merge(&ar, &one);
-        } else if (strcasecmp(name, "ARC-Authentication-Results") == 0) {
-            struct authres one = {{0}, {0}, {0}};
-            auth_parse(raw, &one);
-            auth_merge(&arc, &one);
-        } else if (strcasecmp(name, "Received-SPF") == 0 && rspf.spf[0] == '\0') {
-            const char *p = skip_cfws(raw);
-            size_t l = 0;
-            while (isalpha((unsigned char)p[l]))
-                l++;
-            auth_set(rspf.spf, p, l);
-        } else if (strcasecmp(name, "Return-Path") == 0 && !have_rp) {
-            char addr[RP_NAME_MAX_BYTES];
-            return_path_addr(raw, addr, sizeof(addr));
-            have_rp = addr[0] != '\0';
-            if (have_rp)
-                st = set_line(email, "return_path", addr, RP_NAME_MAX_BYTES, &c->tmp);
-        } else if (strcasecmp(name, "Message-ID") == 0 && mid == NULL) {
-            st = set_line(email, "message_id", raw, RP_NAME_MAX_BYTES, &c->tmp);
-        }
-        int f0 = tolower((unsigned char)name[0]);
-        for (size_t k = 0; st == RP_OK && KEPT_HEADERS[k]; k++) {
-            if (tolower((unsigned char)KEPT_HEADERS[k][0]) != f0 ||
-                strcasecmp(name, KEPT_HEADERS[k]) != 0 ||
-                json_object_get(kept, KEPT_HEADERS[k]) != NULL)
-                continue;
-            /* plain ASCII needs no decoding (most of these are machine-written) */
-            bool plain = strstr(raw, "=?") == NULL;
-            for (const unsigned char *q = (const unsigned char *)raw; plain && *q; q++)
-                plain = *q < 0x80;
-            const char *v = plain ? raw : g_mime_header_get_value(h);
-            st = set_line(kept, KEPT_HEADERS[k], v ? v : raw, MAIL_LINE_MAX, &c->tmp);
-        }
+        st = header_field(c, email, &fs, g_mime_header_get_name(h), raw ? raw : "", h);
     }
+    struct authres ar = fs.ar, arc = fs.arc, rspf = fs.rspf;
     auth_merge(&ar, &arc);
     auth_merge(&ar, &rspf);
     ids->auth = ar;
@@ -2967,24 +3012,93 @@ static bool outer_field_used(const char *name, size_t n)
  * RP_MAIL_HEADERS_MAX. Returns RP_OK with out empty when the block holds a
  * line that is neither a field nor a fold: GMime then reads the mail as it
  * is, so a malformed block is read exactly as before. */
+/* Outer fields the alert reads whose plain value can be read without GMime
+ * (header_field()); lower case. */
+static const char *const SIDE_FIELDS[] = {
+    "delivered-to",
+    "x-original-to",
+    "in-reply-to",
+    "references",
+    "thread-topic",
+    "x-mailer",
+    "user-agent",
+    "x-originating-ip",
+    "x-sender-ip",
+    "x-originating-email",
+    "x-php-originating-script",
+    "x-priority",
+    "importance",
+    "list-unsubscribe",
+    "errors-to",
+    "authentication-results",
+    "arc-authentication-results",
+    "received-spf",
+    "dkim-signature",
+    "x-spam-status",
+    "x-spam-flag",
+    "x-spam-score",
+    "x-ms-exchange-organization-scl",
+    "x-ms-exchange-organization-authas",
+    "x-forefront-antispam-report",
+    "x-microsoft-antispam",
+    NULL,
+};
+
+static int side_index(const char *name, size_t n)
+{
+    for (int k = 0; SIDE_FIELDS[k] != NULL; k++)
+        if (name_is(name, n, SIDE_FIELDS[k]))
+            return k;
+    return -1;
+}
+
+/* The side field just read ends: kept beside GMime when its value is plain
+ * ASCII, else handed to GMime (which decodes it), and so are the fields of
+ * that name after it, so that the first of a name is still read first. */
+static rp_status side_done(struct mctx *c, const char *p, struct buf *out, uint32_t *to_gmime)
+{
+    const struct side_field *f = &c->side[c->nside - 1];
+    const unsigned char *v = (const unsigned char *)p + f->val_off;
+    bool plain = memmem(v, f->val_len, "=?", 2) == NULL;
+    for (size_t k = 0; plain && k < f->val_len; k++)
+        plain = v[k] < 0x80;
+    if (plain)
+        return RP_OK;
+    *to_gmime |= 1u << side_index(p + f->name_off, f->name_len);
+    c->nside--;
+    return buf_append(out, p + f->start, f->val_off + f->val_len - f->start);
+}
+
 static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct buf *out)
 {
     size_t i = 0, fields = 0, kept = 0;
-    bool keep = false, received = false; /* the field being read is kept, is a Received */
+    /* the field being read: kept for GMime, a Received, a side field */
+    bool keep = false, received = false, side = false;
+    uint32_t to_gmime = 0; /* side fields GMime reads from now on, by SIDE_FIELDS index */
     rp_status st = RP_OK;
-    c->received_all = 0;
+    c->received_all = c->nside = 0;
+    c->side_mail = false;
     while (i < n && st == RP_OK) {
         const char *nl = memchr(p + i, '\n', n - i);
         size_t e = nl ? (size_t)(nl - p) + 1 : n;
+        bool fold = p[i] == ' ' || p[i] == '\t';
+        if (side && !fold) { /* the side field ends here */
+            side = false;
+            st = side_done(c, p, out, &to_gmime);
+            if (st != RP_OK)
+                break;
+        }
         if (p[i] == '\n' || (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n'))
             break; /* the empty line: the body follows */
-        if (p[i] == ' ' || p[i] == '\t') {
+        if (fold) {
             if (fields == 0) {
                 buf_reset(out);
                 return RP_OK;
             }
-            if (received && c->received_all <= RP_MAIL_RECEIVED_MAX) /* a fold */
+            if (received && c->received_all <= RP_MAIL_RECEIVED_MAX)
                 c->received[c->received_all - 1].len = e - c->received[c->received_all - 1].off;
+            if (side)
+                c->side[c->nside - 1].val_len = e - c->side[c->nside - 1].val_off;
         } else {
             size_t fl = field_name(p + i, e - i);
             if (fl == 0) {
@@ -2998,19 +3112,31 @@ static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct 
             keep = outer_field_used(p + i, fl);
             kept += keep;
             received = name_is(p + i, fl, "received");
-            if (received) { /* its value: after the colon, to the end of its last fold */
+            /* a value: after the colon, to the end of its last fold */
+            size_t v = (size_t)((const char *)memchr(p + i, ':', e - i) - p) + 1;
+            if (received) {
                 keep = false;
                 if (++c->received_all <= RP_MAIL_RECEIVED_MAX) {
-                    size_t v = i + (size_t)((const char *)memchr(p + i, ':', e - i) - (p + i)) + 1;
                     c->received[c->received_all - 1].off = v;
                     c->received[c->received_all - 1].len = e - v;
                 }
+            }
+            int k = keep ? side_index(p + i, fl) : -1;
+            if (k >= 0 && !(to_gmime & (1u << k)) && c->nside < MAIL_SIDE_MAX) {
+                keep = false;
+                side = true;
+                c->side[c->nside++] = (struct side_field){i, i, fl, v, e - v};
+                c->side_mail |= is_mail_field(p + i, fl);
+            } else if (k >= 0) {
+                to_gmime |= 1u << k; /* the first of a name read by GMime: all the rest too */
             }
         }
         if (keep)
             st = buf_append(out, p + i, e - i);
         i = e;
     }
+    if (st == RP_OK && side) /* a block that ends without its empty line */
+        st = side_done(c, p, out, &to_gmime);
     if (st == RP_OK && kept == 0) {
         buf_reset(out); /* nothing the alert reads: let build() say why */
         return RP_OK;
@@ -3039,7 +3165,7 @@ static rp_status build(struct alert_build *b, size_t len, json_t **alert)
         return st;
     GMimeHeaderList *ohl = g_mime_object_get_header_list(GMIME_OBJECT(b->outer));
     int nh = ohl != NULL ? g_mime_header_list_get_count(ohl) : 0;
-    bool mail = c->received_base != NULL && c->received_all > 0; /* outer_filtered() took them */
+    bool mail = c->received_base != NULL && (c->received_all > 0 || c->side_mail);
     for (int i = 0; i < nh && !mail; i++) {
         const char *name = g_mime_header_get_name(g_mime_header_list_get_header_at(ohl, i));
         mail = is_mail_field(name, strlen(name));
@@ -3280,6 +3406,7 @@ rp_status mail_parse_alert(const char *data, size_t len, json_t **alert, struct 
     buf_init(&c->canon, RP_FIELD_MAX_BYTES);
     buf_init(&c->canon2, RP_FIELD_MAX_BYTES);
     buf_init(&c->key, RP_MAIL_URL_MAX_BYTES + 1);
+    buf_init(&c->side_val, RP_MAIL_MAX_BYTES);
     buf_init(&c->tmp, RP_FIELD_MAX_BYTES + 64);
     c->urls = json_array();
     c->url_set = json_object();
@@ -3348,6 +3475,7 @@ rp_status mail_parse_alert(const char *data, size_t len, json_t **alert, struct 
     buf_fini(&c->canon);
     buf_fini(&c->canon2);
     buf_fini(&c->key);
+    buf_fini(&c->side_val);
     buf_fini(&c->tmp);
     return st;
 }

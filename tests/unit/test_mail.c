@@ -265,6 +265,23 @@ static void t_outer_fields(void **state)
                         "from a.example by b.example; Mon, 1 Jan 2024 10:00:00 +0000");
     assert_string_equal(str(a, "email.received.1"), "from c.example by a.example");
     json_decref(a);
+    /* fields read beside GMime when plain: a first encoded one goes to GMime
+     * (decoded) and so do the later ones of its name, so the first still
+     * wins; several Authentication-Results merge in order; alone they make a
+     * mail */
+    a = parse("X-Mailer: =?UTF-8?Q?M=C3=A4iler?=\nX-Mailer: plain\nThread-Topic: one\n"
+              "\ttwo\nThread-Topic: three\nAuthentication-Results: mx.example; spf=fail\n"
+              "Authentication-Results: mx.example; dkim=pass; spf=pass\n"
+              "From: a@example.com\n\nbody\n");
+    assert_string_equal(str(a, "email.headers.X-Mailer"), "M\xC3\xA4iler");
+    assert_string_equal(str(a, "email.headers.Thread-Topic"), "one two");
+    assert_string_equal(str(a, "email.auth.spf"), "fail");
+    assert_string_equal(str(a, "email.auth.dkim"), "pass");
+    json_decref(a);
+    a = parse("X-Foo: 1\nDKIM-Signature: v=1; d=example.com\n\nbody\n");
+    assert_string_equal(str(a, "email.headers.DKIM-Signature"), "v=1; d=example.com");
+    json_decref(a);
+
     struct buf r;
     buf_init(&r, 1 << 20);
     for (int i = 0; i < RP_MAIL_RECEIVED_MAX + 3; i++)
