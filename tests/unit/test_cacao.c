@@ -506,14 +506,21 @@ static char *export_text(const struct playbook *pb)
     return text;
 }
 
-static void test_round_trip(void **state)
+/* The fixture playbook ALL, loaded (the test fails when it does not load). */
+static struct playbook *load_all(void)
 {
-    (void)state;
-    struct playbook *pb = NULL, *back = NULL;
+    struct playbook *pb = NULL;
     struct rp_error err = {{0}};
     if (playbook_load_string_flags("all.yml", ALL, strlen(ALL), PB_LOAD_ANY_ACTION, &pb, &err) !=
         RP_OK)
         fail_msg("fixture: %s", err.msg);
+    return pb;
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    struct playbook *pb = load_all(), *back = NULL;
     char *json = export_text(pb);
     char *again = export_text(pb);
     assert_string_equal(json, again); /* stable */
@@ -535,11 +542,8 @@ static void test_round_trip(void **state)
 static void test_extension_damaged(void **state)
 {
     (void)state;
-    struct playbook *pb = NULL;
+    struct playbook *pb = load_all();
     struct rp_error err = {{0}};
-    if (playbook_load_string_flags("all.yml", ALL, strlen(ALL), PB_LOAD_ANY_ACTION, &pb, &err) !=
-        RP_OK)
-        fail_msg("fixture: %s", err.msg);
     for (int damage = 0; damage < 2; damage++) {
         json_t *doc = NULL;
         assert_int_equal(cacao_export(pb, &doc, &err), RP_OK);
@@ -581,11 +585,8 @@ static void test_extension_damaged(void **state)
 static void test_export_shape(void **state)
 {
     (void)state;
-    struct playbook *pb = NULL;
+    struct playbook *pb = load_all();
     struct rp_error err = {{0}};
-    if (playbook_load_string_flags("all.yml", ALL, strlen(ALL), PB_LOAD_ANY_ACTION, &pb, &err) !=
-        RP_OK)
-        fail_msg("fixture: %s", err.msg);
     json_t *doc = NULL;
     assert_int_equal(cacao_export(pb, &doc, &err), RP_OK);
     assert_string_equal(json_string_value(json_object_get(doc, "spec_version")), "cacao-2.0");
