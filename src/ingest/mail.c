@@ -269,8 +269,6 @@ static rp_status jpush(json_t *a, json_t *v)
     return json_array_append_new(a, v) == 0 ? RP_OK : RP_E_NOMEM;
 }
 
-/* The text s (any encoding) as one clean line of at most max bytes, in tmp.
- * *cut (may be NULL) tells whether it was cut. */
 /* A JSON string of what clean_append() (through line_of() or a sink) wrote
  * into b: valid UTF-8 by construction, so jansson's check of every byte is
  * skipped (fuzz_mail reads every alert back through json_loads()). */
@@ -279,6 +277,8 @@ static json_t *json_clean(const struct buf *b)
     return json_stringn_nocheck(b->data ? b->data : "", b->len);
 }
 
+/* The text s (any encoding) as one clean line of at most max bytes, in tmp.
+ * *cut (may be NULL) tells whether it was cut. */
 static rp_status line_of(struct buf *tmp, const char *s, size_t n, size_t max, bool *cut)
 {
     buf_reset(tmp);
@@ -616,11 +616,13 @@ struct mctx {
     json_t *fwd;
     struct buf fwd_comment;
     struct buf *visible; /* when set, html_scan leaves a document's visible text here */
-    /* the outer Received fields, read by outer_filtered() and left out of what
-     * GMime parses (one object less each, 5 a mail): their raw values as
-     * offsets into the mail, the first RP_MAIL_RECEIVED_MAX of received_all */
+    /* the outer message, and its bytes when outer_filtered() read some of
+     * its fields beside GMime (NULL: GMime read them all) */
     GMimeMessage *outer;
-    const char *received_base;
+    const char *outer_base;
+    /* the outer Received fields, left out of what GMime parses (one object
+     * less each, 5 a mail): their raw values as offsets into outer_base, the
+     * first RP_MAIL_RECEIVED_MAX of received_all */
     struct {
         size_t off, len;
     } received[RP_MAIL_RECEIVED_MAX];
@@ -2477,7 +2479,7 @@ static rp_status set_to(struct mctx *c, json_t *email, InternetAddressList *l, s
 /* Appends the Received lines of m (newest first, one line each). */
 static rp_status add_received(struct mctx *c, GMimeMessage *m, json_t *received, size_t *dropped)
 {
-    if (c->received_base != NULL && m == c->outer) { /* read by outer_filtered() */
+    if (c->outer_base != NULL && m == c->outer) { /* read by outer_filtered() */
         rp_status st = RP_OK;
         size_t kept =
             c->received_all < RP_MAIL_RECEIVED_MAX ? c->received_all : RP_MAIL_RECEIVED_MAX;
@@ -2486,7 +2488,7 @@ static rp_status add_received(struct mctx *c, GMimeMessage *m, json_t *received,
                 (*dropped)++;
                 continue;
             }
-            st = line_of(&c->tmp, c->received_base + c->received[i].off, c->received[i].len,
+            st = line_of(&c->tmp, c->outer_base + c->received[i].off, c->received[i].len,
                          MAIL_LINE_MAX, NULL);
             if (st == RP_OK && c->tmp.len > 0)
                 st = jpush(received, json_clean(&c->tmp));
@@ -2528,8 +2530,17 @@ static void return_path_addr(const char *v, char *out, size_t cap)
     }
 }
 
-/* email{...} from the header block of m: senders, recipients, subject, date,
- * ids, Received chain, authentication results, kept headers. */
+/* Whether a raw header value needs no decoding: ASCII, no encoded word. */
+static bool value_plain(const unsigned char *v, size_t n)
+{
+    if (memmem(v, n, "=?", 2) != NULL)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (v[k] >= 0x80)
+            return false;
+    return true;
+}
+
 /* What email_headers() gathers over the header fields, one at a time. */
 struct field_state {
     json_t *kept; /* email.headers */
@@ -2575,15 +2586,15 @@ static rp_status header_field(struct mctx *c, json_t *email, struct field_state 
             json_object_get(fs->kept, KEPT_HEADERS[k]) != NULL)
             continue;
         /* plain ASCII needs no decoding (most of these are machine-written) */
-        bool plain = strstr(raw, "=?") == NULL;
-        for (const unsigned char *q = (const unsigned char *)raw; plain && *q; q++)
-            plain = *q < 0x80;
-        const char *v = plain || h == NULL ? raw : g_mime_header_get_value(h);
+        bool plain = h == NULL || value_plain((const unsigned char *)raw, strlen(raw));
+        const char *v = plain ? raw : g_mime_header_get_value(h);
         st = set_line(fs->kept, KEPT_HEADERS[k], v ? v : raw, MAIL_LINE_MAX, &c->tmp);
     }
     return st;
 }
 
+/* email{...} from the header block of m: senders, recipients, subject, date,
+ * ids, Received chain, authentication results, kept headers. */
 static rp_status email_headers(struct mctx *c, GMimeMessage *m, json_t *email, json_t *received,
                                size_t *received_dropped, size_t *to_dropped, struct mail_ids *ids)
 {
@@ -2641,14 +2652,14 @@ static rp_status email_headers(struct mctx *c, GMimeMessage *m, json_t *email, j
     struct field_state fs = {kept, {{0}, {0}, {0}}, {{0}, {0}, {0}}, {{0}, {0}, {0}}, false, mid};
     /* the outer fields outer_filtered() kept from GMime come first: they are
      * the first of their names in the block */
-    size_t nside = c->received_base != NULL && m == c->outer ? c->nside : 0;
+    size_t nside = c->outer_base != NULL && m == c->outer ? c->nside : 0;
     for (size_t i = 0; i < nside && st == RP_OK; i++) {
         const struct side_field *f = &c->side[i];
         char name[64];
-        memcpy(name, c->received_base + f->name_off, f->name_len);
+        memcpy(name, c->outer_base + f->name_off, f->name_len);
         name[f->name_len] = '\0';
         buf_reset(&c->side_val);
-        st = buf_append(&c->side_val, c->received_base + f->val_off, f->val_len);
+        st = buf_append(&c->side_val, c->outer_base + f->val_off, f->val_len);
         if (st == RP_OK)
             st = header_field(c, email, &fs, name, c->side_val.data, NULL);
     }
@@ -3003,15 +3014,6 @@ static bool outer_field_used(const char *name, size_t n)
     return false;
 }
 
-/* The mail at p (n bytes) with only the outer header fields the alert reads,
- * in out: GMime makes an object of every field, and an Exchange Online mail
- * carries 60-150 of them, most of which nothing reads (X-MS-Exchange-*,
- * ARC seals, anti-spam reports): a quarter of the parse went to them
- * (bench/RESULTS-mail.md). The fields kept are the original lines, in order,
- * with their folds; the body is copied unchanged. Counts every field against
- * RP_MAIL_HEADERS_MAX. Returns RP_OK with out empty when the block holds a
- * line that is neither a field nor a fold: GMime then reads the mail as it
- * is, so a malformed block is read exactly as before. */
 /* Outer fields the alert reads whose plain value can be read without GMime
  * (header_field()); lower case. */
 static const char *const SIDE_FIELDS[] = {
@@ -3059,16 +3061,24 @@ static rp_status side_done(struct mctx *c, const char *p, struct buf *out, uint3
 {
     const struct side_field *f = &c->side[c->nside - 1];
     const unsigned char *v = (const unsigned char *)p + f->val_off;
-    bool plain = memmem(v, f->val_len, "=?", 2) == NULL;
-    for (size_t k = 0; plain && k < f->val_len; k++)
-        plain = v[k] < 0x80;
-    if (plain)
+    if (value_plain(v, f->val_len))
         return RP_OK;
     *to_gmime |= 1u << side_index(p + f->name_off, f->name_len);
     c->nside--;
     return buf_append(out, p + f->start, f->val_off + f->val_len - f->start);
 }
 
+/* The mail at p (n bytes) with only the outer header fields the alert reads,
+ * in out: GMime makes an object of every field, and an Exchange Online mail
+ * carries 60-150 of them, most of which nothing reads (X-MS-Exchange-*,
+ * ARC seals, anti-spam reports): a quarter of the parse went to them
+ * (bench/RESULTS-mail.md). The fields kept are the original lines, in order,
+ * with their folds; the body is copied unchanged. The Received fields and the
+ * plain SIDE_FIELDS are not kept but noted in c (c->received, c->side), read
+ * from p by add_received() and email_headers(). Counts every field against
+ * RP_MAIL_HEADERS_MAX. Returns RP_OK with out empty when the block holds a
+ * line that is neither a field nor a fold: GMime then reads the mail as it
+ * is, so a malformed block is read exactly as before. */
 static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct buf *out)
 {
     size_t i = 0, fields = 0, kept = 0;
@@ -3141,7 +3151,7 @@ static rp_status outer_filtered(struct mctx *c, const char *p, size_t n, struct 
         buf_reset(out); /* nothing the alert reads: let build() say why */
         return RP_OK;
     }
-    c->received_base = p; /* GMime will not see them: add_received() reads them here */
+    c->outer_base = p; /* GMime will not see them: add_received() reads them here */
     if (st == RP_OK)
         st = buf_append(out, p + i, n - i);
     return st;
@@ -3165,7 +3175,7 @@ static rp_status build(struct alert_build *b, size_t len, json_t **alert)
         return st;
     GMimeHeaderList *ohl = g_mime_object_get_header_list(GMIME_OBJECT(b->outer));
     int nh = ohl != NULL ? g_mime_header_list_get_count(ohl) : 0;
-    bool mail = c->received_base != NULL && (c->received_all > 0 || c->side_mail);
+    bool mail = c->outer_base != NULL && (c->received_all > 0 || c->side_mail);
     for (int i = 0; i < nh && !mail; i++) {
         const char *name = g_mime_header_get_name(g_mime_header_list_get_header_at(ohl, i));
         mail = is_mail_field(name, strlen(name));
